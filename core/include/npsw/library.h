@@ -1,0 +1,84 @@
+/* npsw/library.h - an in-memory reference library: cleaned spectra in flat columns.
+ *
+ * All peaks of all spectra live in two arrays (m/z, intensity) with per-spectrum offsets;
+ * metadata are string columns. A library is built from spectra (npsw_lib_build) or read from an
+ * HDF5 library file (npsw_lib_open in npsw/libfile.h), and is immutable afterwards, so any
+ * number of threads may search it at once.
+ */
+#ifndef NPSW_LIBRARY_H
+#define NPSW_LIBRARY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "npsw/clean.h"
+#include "npsw/err.h"
+#include "npsw/score.h"
+#include "npsw/spectrum.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct npsw_lib npsw_lib;
+
+/* One input file the library was built from. */
+typedef struct npsw_lib_input {
+    char *path;        /* as given on the command line (file name only is also fine) */
+    char sha256[65];   /* of the file's bytes */
+    uint64_t n_records;  /* spectra taken from it */
+    uint64_t n_skipped;  /* bad records skipped */
+} npsw_lib_input;
+
+typedef struct npsw_lib_info {
+    char name[256];          /* library name, e.g. "SWGDRUG DEA subset" */
+    char version[64];        /* library version, e.g. "3.4-dea.1" */
+    char created_utc[32];    /* ISO 8601 */
+    char npsw_version[32];   /* npswatch that built it */
+    int format_major, format_minor;
+    char content_sha256[65]; /* SHA-256 of the content (docs/format.md, "Content checksum") */
+    npsw_clean_opts clean;   /* how the spectra were cleaned */
+    size_t n_inputs;
+    npsw_lib_input *inputs;
+} npsw_lib_info;
+
+typedef struct npsw_lib_build_report {
+    uint64_t n_in;           /* spectra given */
+    uint64_t n_empty;        /* dropped: no peaks left after cleaning */
+    uint64_t n_out;          /* spectra in the library */
+    uint64_t n_duplicate_accessions; /* accessions seen more than once (warned) */
+} npsw_lib_build_report;
+
+/* Build a library from spectra: each is cleaned with `clean` (modifying `spectra`), spectra left
+ * without peaks are dropped and counted. `inputs` (may be NULL) is copied as provenance.
+ * created_utc is taken from SOURCE_DATE_EPOCH when set (reproducible builds), else the clock. */
+npsw_lib *npsw_lib_build(npsw_spectrum *spectra, size_t n, const npsw_clean_opts *clean,
+                         const char *name, const char *version, const npsw_lib_input *inputs,
+                         size_t n_inputs, npsw_lib_build_report *rep, npsw_err *err);
+void npsw_lib_free(npsw_lib *lib);
+
+uint64_t npsw_lib_size(const npsw_lib *lib);
+uint64_t npsw_lib_npeaks(const npsw_lib *lib);
+const npsw_lib_info *npsw_lib_get_info(const npsw_lib *lib);
+/* Peaks of spectrum i (0-based). */
+npsw_peaks npsw_lib_peaks(const npsw_lib *lib, uint64_t i);
+/* Metadata of spectrum i; "" when absent. */
+const char *npsw_lib_meta(const npsw_lib *lib, uint64_t i, int field);
+double npsw_lib_precursor_mz(const npsw_lib *lib, uint64_t i);
+double npsw_lib_mw(const npsw_lib *lib, uint64_t i);
+double npsw_lib_exact_mass(const npsw_lib *lib, uint64_t i);
+double npsw_lib_retention_index(const npsw_lib *lib, uint64_t i);
+int npsw_lib_ion_mode(const npsw_lib *lib, uint64_t i);
+/* Copy spectrum i out (peaks and metadata). */
+int npsw_lib_get_spectrum(const npsw_lib *lib, uint64_t i, npsw_spectrum *out) NPSW_WUR;
+
+/* Recompute the content SHA-256 (docs/format.md) into hex. */
+void npsw_lib_content_sha256(const npsw_lib *lib, char hex[65]);
+
+/* Current UTC time as ISO 8601 ("2026-11-26T10:00:00Z"), or SOURCE_DATE_EPOCH when set. */
+void npsw_utc_now(char buf[32]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,100 @@
+/* npsw/score.h - similarity scores between two cleaned spectra.
+ *
+ * Every score has one fast implementation (npsw_score_pair, a single merge pass used by the
+ * search) and one plain reference (npsw_score_pair_ref, written independently for the tests).
+ * Formulas and sources: docs/algorithms.md.
+ *
+ *   mf       NIST identity match factor (dot-product term with weights I^a * mz^b, default
+ *            a = 0.5, b = 0.5 i.e. sqrt(I * mz), plus the adjacent-peak ratio term), 0..1
+ *   rmf      reverse match factor: the same, ignoring query peaks absent from the library
+ *            spectrum, 0..1
+ *   cosine   cosine of the weight vectors I^a * mz^b, 0..1
+ *   entropy  spectral entropy similarity (Li et al., Nat Methods 2021), 0..1
+ *
+ * MF and RMF are shown on NIST's 0..999 scale by npsw_mf_display().
+ */
+#ifndef NPSW_SCORE_H
+#define NPSW_SCORE_H
+
+#include <stdint.h>
+
+#include "npsw/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum npsw_score_kind {
+    NPSW_SCORE_MF = 0,
+    NPSW_SCORE_RMF,
+    NPSW_SCORE_COSINE,
+    NPSW_SCORE_ENTROPY,
+    NPSW_SCORE_COUNT
+} npsw_score_kind;
+
+const char *npsw_score_name(npsw_score_kind k);
+/* "mf", "rmf", "cosine", "entropy" -> kind; NPSW_EINVAL otherwise. */
+int npsw_score_from_name(const char *name);
+
+/* A read-only view of a cleaned spectrum's peaks (ascending m/z, base peak 999). */
+typedef struct npsw_peaks {
+    const double *mz;
+    const float *in;
+    uint32_t n;
+} npsw_peaks;
+
+typedef struct npsw_score_params {
+    int nominal;        /* 1: peaks match when their nominal m/z are equal */
+    double tol_da;      /* accurate mode: |dmz| <= tol_da + tol_ppm * 1e-6 * mz; default 0.01 */
+    double tol_ppm;     /* default 0 */
+    double int_power;   /* a, default 0.5 */
+    double mz_power;    /* b, default 0.5 (NIST identity: sqrt(I * mz)); 1994 paper: a 0.6, b 3 */
+    double ignore_at_or_below; /* MF/RMF ignore peaks with intensity <= this (NIST: 1) */
+    double mz_min;      /* peaks below this m/z are ignored by every score; default 0 */
+    int common_range;   /* 1: also ignore peaks below the other spectrum's lowest m/z, i.e.
+                           compare within the m/z range both spectra cover; default 0 */
+} npsw_score_params;
+
+/* The peaks of q and l that the scores compare: both cut at the same lower m/z limit
+ * (mz_min, and with common_range the larger of the two lowest m/z). Views into the inputs. */
+void npsw_score_range(const npsw_peaks *q, const npsw_peaks *l, const npsw_score_params *p,
+                      npsw_peaks *q_out, npsw_peaks *l_out);
+
+npsw_score_params npsw_score_params_default(void);
+int npsw_score_params_check(const npsw_score_params *p, npsw_err *err) NPSW_WUR;
+
+typedef struct npsw_scores {
+    double mf, rmf, cosine, entropy; /* 0..1 */
+    uint32_t n_matched;              /* peaks matched one-to-one */
+} npsw_scores;
+
+/* All scores of query q against library spectrum l. */
+void npsw_score_pair(const npsw_peaks *q, const npsw_peaks *l, const npsw_score_params *p,
+                     npsw_scores *out);
+/* Plain reference implementation of the same scores (slow; for tests). */
+void npsw_score_pair_ref(const npsw_peaks *q, const npsw_peaks *l, const npsw_score_params *p,
+                         npsw_scores *out);
+
+static inline double npsw_scores_get(const npsw_scores *s, npsw_score_kind k)
+{
+    return k == NPSW_SCORE_MF ? s->mf
+         : k == NPSW_SCORE_RMF ? s->rmf
+         : k == NPSW_SCORE_COSINE ? s->cosine
+                                  : s->entropy;
+}
+
+/* NIST's displayed integer: floor(1000 * x), capped at 999, 0 for x <= 0. */
+int npsw_mf_display(double x);
+
+/* Entropy-weighted intensities (Li et al. 2021) of a spectrum: p_i = I_i / sum I; S = -sum p ln
+ * p; if S < 3 each p_i -> p_i^(0.25 + 0.25 S) and renormalised. Writes n values into out. */
+void npsw_entropy_weights(const float *in, uint32_t n, double *out);
+
+/* One matched pair's contribution to the entropy similarity:
+ * ((a+b) log2(a+b) - a log2 a - b log2 b) / 2. */
+double npsw_entropy_pair_term(double a, double b);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

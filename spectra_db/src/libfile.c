@@ -1,0 +1,621 @@
+/* libfile.c - reading and writing the HDF5 library file (docs/format.md).
+ *
+ * Every column is a one-dimensional contiguous dataset, so a reader needs one H5Dread per column
+ * and no per-spectrum HDF5 objects exist. Strings are stored as a byte blob plus offsets.
+ */
+#include "npsw/libfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "library_internal.h"
+#include "npsw/config.h"
+
+const char *npsw_hdf5_version(void)
+{
+    static char buf[32];
+    unsigned maj = 0, min = 0, rel = 0;
+    H5get_libversion(&maj, &min, &rel);
+    snprintf(buf, sizeof buf, "HDF5 %u.%u.%u", maj, min, rel);
+    return buf;
+}
+
+/* Silence HDF5's own error printing for the duration of a call; our messages say what failed. */
+typedef struct h5_quiet {
+    H5E_auto2_t func;
+    void *data;
+} h5_quiet;
+
+static void quiet_on(h5_quiet *q)
+{
+    H5Eget_auto2(H5E_DEFAULT, &q->func, &q->data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+static void quiet_off(const h5_quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->func, q->data); }
+
+/* ---- writing --------------------------------------------------------------------------- */
+
+typedef struct writer {
+    hid_t file;
+    const char *path; /* final path, for messages */
+    npsw_err *err;
+    int rc;
+} writer;
+
+static int wfail(writer *w, const char *obj, const char *what)
+{
+    if (w->rc == 0)
+        w->rc = npsw_err_set(w->err, NPSW_EHDF5, obj, 0, "%s: cannot write %s", w->path, what);
+    return w->rc;
+}
+
+static hid_t make_group(writer *w, const char *name)
+{
+    hid_t g = H5Gcreate2(w->file, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0) wfail(w, name, "group");
+    return g;
+}
+
+static void write_dataset(writer *w, const char *name, hid_t memtype, const void *data,
+                          uint64_t count)
+{
+    if (w->rc) return;
+    hsize_t dims[1] = {count};
+    hid_t sp = H5Screate_simple(1, dims, NULL);
+    hid_t ds = sp < 0 ? -1 : H5Dcreate2(w->file, name, memtype, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t st = 0;
+    if (ds >= 0 && count) st = H5Dwrite(ds, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+    if (sp < 0 || ds < 0 || st < 0) wfail(w, name, "dataset");
+    if (ds >= 0) H5Dclose(ds);
+    if (sp >= 0) H5Sclose(sp);
+}
+
+static void write_attr_str(writer *w, hid_t obj, const char *name, const char *value)
+{
+    if (w->rc) return;
+    size_t len = strlen(value);
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, len ? len : 1);
+    H5Tset_strpad(t, H5T_STR_NULLPAD);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    char zero = 0;
+    herr_t st = a < 0 ? -1 : H5Awrite(a, t, len ? value : &zero);
+    if (a < 0 || st < 0) wfail(w, name, "attribute");
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(sp);
+    H5Tclose(t);
+}
+
+static void write_attr_num(writer *w, hid_t obj, const char *name, hid_t type, const void *v)
+{
+    if (w->rc) return;
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(obj, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0 || H5Awrite(a, type, v) < 0) wfail(w, name, "attribute");
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(sp);
+}
+
+static void write_strcol(writer *w, const char *group, const char *data, const uint64_t *off,
+                         uint64_t n)
+{
+    char name[160];
+    hid_t g = make_group(w, group);
+    if (g >= 0) H5Gclose(g);
+    snprintf(name, sizeof name, "%s/data", group);
+    write_dataset(w, name, H5T_NATIVE_UCHAR, data, off[n]);
+    snprintf(name, sizeof name, "%s/offsets", group);
+    write_dataset(w, name, H5T_NATIVE_UINT64, off, n + 1);
+}
+
+static void write_params(writer *w, const npsw_clean_opts *c)
+{
+    hid_t g = make_group(w, "/params");
+    if (g < 0) return;
+    char desc[256];
+    npsw_clean_opts_describe(c, desc, sizeof desc);
+    write_attr_str(w, g, "mode", c->nominal ? "nominal" : "accurate");
+    write_attr_num(w, g, "bin_boundary", H5T_NATIVE_DOUBLE, &c->bin_boundary);
+    write_attr_str(w, g, "merge", c->merge == NPSW_MERGE_SUM ? "sum" : "max");
+    write_attr_num(w, g, "merge_tol_da", H5T_NATIVE_DOUBLE, &c->merge_tol_da);
+    write_attr_num(w, g, "round_intensity", H5T_NATIVE_INT, &c->round_intensity);
+    write_attr_num(w, g, "noise_floor", H5T_NATIVE_DOUBLE, &c->noise_floor);
+    write_attr_num(w, g, "precursor_margin_da", H5T_NATIVE_DOUBLE, &c->precursor_margin_da);
+    write_attr_str(w, g, "description", desc);
+    H5Gclose(g);
+}
+
+static void write_provenance(writer *w, const npsw_lib_info *info)
+{
+    hid_t g = make_group(w, "/provenance");
+    if (g < 0) return;
+    H5Gclose(g);
+    size_t n = info->n_inputs, bytes = 0;
+    for (size_t i = 0; i < n; i++) bytes += strlen(info->inputs[i].path);
+    uint64_t *off = calloc(n + 1, sizeof *off);
+    char *data = malloc(bytes ? bytes : 1);
+    char *sha = malloc(n * 64 + 1);
+    uint64_t *rec = calloc(n ? n : 1, sizeof *rec), *skip = calloc(n ? n : 1, sizeof *skip);
+    if (!off || !data || !sha || !rec || !skip) {
+        wfail(w, "/provenance", "provenance (out of memory)");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(info->inputs[i].path);
+        memcpy(data + off[i], info->inputs[i].path, l);
+        off[i + 1] = off[i] + l;
+        memcpy(sha + 64 * i, info->inputs[i].sha256, 64);
+        rec[i] = info->inputs[i].n_records;
+        skip[i] = info->inputs[i].n_skipped;
+    }
+    write_strcol(w, "/provenance/path", data, off, n);
+    write_dataset(w, "/provenance/sha256", H5T_NATIVE_UCHAR, sha, (uint64_t)n * 64);
+    write_dataset(w, "/provenance/n_records", H5T_NATIVE_UINT64, rec, n);
+    write_dataset(w, "/provenance/n_skipped", H5T_NATIVE_UINT64, skip, n);
+done:
+    free(off);
+    free(data);
+    free(sha);
+    free(rec);
+    free(skip);
+}
+
+static int fsync_path(const char *path, int directory)
+{
+    int fd = open(path, directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+    if (fd < 0) return -1;
+    int r = fsync(fd);
+    close(fd);
+    return r;
+}
+
+int npsw_lib_write(const npsw_lib *lib, const char *path, npsw_err *err)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+        return npsw_err_set(err, NPSW_EINVAL, path, 0, "path too long");
+    h5_quiet q;
+    quiet_on(&q);
+    writer w = {-1, path, err, 0};
+    hid_t fcpl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_file_locking(fcpl, 0, 1);
+    w.file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fcpl);
+    H5Pclose(fcpl);
+    if (w.file < 0) {
+        quiet_off(&q);
+        return npsw_err_set(err, NPSW_EIO, tmp, 0,
+                            "cannot create the library file (is the directory writable?)");
+    }
+    const npsw_lib_info *info = &lib->info;
+    hid_t root = H5Gopen2(w.file, "/", H5P_DEFAULT);
+    int major = NPSW_FORMAT_MAJOR, minor = NPSW_FORMAT_MINOR;
+    write_attr_str(&w, root, "magic", NPSW_LIBFILE_MAGIC);
+    write_attr_num(&w, root, "format_major", H5T_NATIVE_INT, &major);
+    write_attr_num(&w, root, "format_minor", H5T_NATIVE_INT, &minor);
+    write_attr_str(&w, root, "name", info->name);
+    write_attr_str(&w, root, "version", info->version);
+    write_attr_str(&w, root, "created_utc", info->created_utc);
+    write_attr_str(&w, root, "npswatch_version", info->npsw_version);
+    write_attr_str(&w, root, "content_sha256", info->content_sha256);
+    write_attr_num(&w, root, "n_spectra", H5T_NATIVE_UINT64, &lib->n);
+    write_attr_num(&w, root, "n_peaks", H5T_NATIVE_UINT64, &lib->n_peaks);
+    H5Gclose(root);
+    write_params(&w, &info->clean);
+    hid_t g = make_group(&w, "/spectra");
+    if (g >= 0) H5Gclose(g);
+    write_dataset(&w, "/spectra/offsets", H5T_NATIVE_UINT64, lib->offsets, lib->n + 1);
+    write_dataset(&w, "/spectra/mz", H5T_NATIVE_DOUBLE, lib->mz, lib->n_peaks);
+    write_dataset(&w, "/spectra/intensity", H5T_NATIVE_FLOAT, lib->in, lib->n_peaks);
+    write_dataset(&w, "/spectra/mw", H5T_NATIVE_DOUBLE, lib->mw, lib->n);
+    write_dataset(&w, "/spectra/exact_mass", H5T_NATIVE_DOUBLE, lib->exact_mass, lib->n);
+    write_dataset(&w, "/spectra/precursor_mz", H5T_NATIVE_DOUBLE, lib->precursor_mz, lib->n);
+    write_dataset(&w, "/spectra/retention_index", H5T_NATIVE_DOUBLE, lib->ri, lib->n);
+    write_dataset(&w, "/spectra/ion_mode", H5T_NATIVE_INT8, lib->ion_mode, lib->n);
+    g = make_group(&w, "/meta");
+    if (g >= 0) H5Gclose(g);
+    for (int f = 0; f < NPSW_META_COUNT; f++) {
+        char name[96];
+        snprintf(name, sizeof name, "/meta/%s", npsw_meta_column(f));
+        write_strcol(&w, name, lib->meta[f].data, lib->meta[f].off, lib->n);
+    }
+    write_provenance(&w, info);
+    if (lib->idx.bin_start) {
+        g = make_group(&w, "/index");
+        if (g >= 0) H5Gclose(g);
+        g = make_group(&w, "/index/nominal");
+        if (g >= 0) {
+            uint32_t mx = lib->idx.max_mz;
+            write_attr_num(&w, g, "max_mz", H5T_NATIVE_UINT32, &mx);
+            write_attr_str(&w, g, "content_sha256", info->content_sha256);
+            H5Gclose(g);
+        }
+        uint64_t np = lib->idx.bin_start[lib->idx.max_mz + 1];
+        write_dataset(&w, "/index/nominal/bin_start", H5T_NATIVE_UINT64, lib->idx.bin_start,
+                      (uint64_t)lib->idx.max_mz + 2);
+        write_dataset(&w, "/index/nominal/spectrum", H5T_NATIVE_UINT32, lib->idx.spec, np);
+        write_dataset(&w, "/index/nominal/intensity", H5T_NATIVE_FLOAT, lib->idx.in, np);
+    }
+    if (H5Fclose(w.file) < 0) wfail(&w, "/", "file (close failed: disk full?)");
+    quiet_off(&q);
+    if (w.rc == 0 && fsync_path(tmp, 0) < 0)
+        w.rc = npsw_err_set(err, NPSW_EIO, tmp, 0, "fsync failed: %s", strerror(errno));
+    if (w.rc == 0 && rename(tmp, path) < 0)
+        w.rc = npsw_err_set(err, NPSW_EIO, path, 0, "cannot rename %s to it: %s", tmp,
+                            strerror(errno));
+    if (w.rc) {
+        unlink(tmp);
+        return w.rc;
+    }
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    (void)fsync_path(dirname(dir), 1); /* make the rename durable; best effort */
+    return 0;
+}
+
+/* ---- reading --------------------------------------------------------------------------- */
+
+typedef struct reader {
+    hid_t file;
+    const char *path;
+    npsw_err *err;
+    int rc;
+} reader;
+
+static int rfail(reader *r, int code, const char *obj, const char *fmt, const char *what)
+{
+    if (r->rc == 0) {
+        char msg[300];
+        snprintf(msg, sizeof msg, fmt, what);
+        r->rc = npsw_err_set(r->err, code, r->path, 0, "%s (%s)", msg, obj);
+    }
+    return r->rc;
+}
+
+static int read_attr_str(reader *r, hid_t obj, const char *name, char *out, size_t size,
+                         int required)
+{
+    out[0] = '\0';
+    if (r->rc) return r->rc;
+    if (H5Aexists(obj, name) <= 0) {
+        if (required) return rfail(r, NPSW_EFORMAT, name, "missing attribute %s", name);
+        return 0;
+    }
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t ft = a < 0 ? -1 : H5Aget_type(a);
+    if (ft < 0 || H5Tget_class(ft) != H5T_STRING || H5Tis_variable_str(ft) > 0) {
+        if (ft >= 0) H5Tclose(ft);
+        if (a >= 0) H5Aclose(a);
+        return rfail(r, NPSW_EFORMAT, name, "attribute %s is not a fixed-length string", name);
+    }
+    size_t len = H5Tget_size(ft);
+    char *buf = calloc(len + 1, 1);
+    hid_t mt = H5Tcopy(H5T_C_S1);
+    H5Tset_size(mt, len);
+    H5Tset_strpad(mt, H5T_STR_NULLPAD);
+    H5Tset_cset(mt, H5Tget_cset(ft)); /* HDF5 does not convert between character sets */
+    herr_t st = buf ? H5Aread(a, mt, buf) : -1;
+    H5Tclose(mt);
+    H5Tclose(ft);
+    H5Aclose(a);
+    if (st < 0) {
+        free(buf);
+        return rfail(r, NPSW_EHDF5, name, "cannot read attribute %s", name);
+    }
+    snprintf(out, size, "%s", buf);
+    free(buf);
+    return 0;
+}
+
+static int read_attr_num(reader *r, hid_t obj, const char *name, hid_t memtype, void *out,
+                         int required)
+{
+    if (r->rc) return r->rc;
+    if (H5Aexists(obj, name) <= 0)
+        return required ? rfail(r, NPSW_EFORMAT, name, "missing attribute %s", name) : 0;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t sp = a < 0 ? -1 : H5Aget_space(a);
+    int ok = a >= 0 && sp >= 0 && H5Sget_simple_extent_npoints(sp) == 1 &&
+             H5Aread(a, memtype, out) >= 0;
+    if (sp >= 0) H5Sclose(sp);
+    if (a >= 0) H5Aclose(a);
+    return ok ? 0 : rfail(r, NPSW_EFORMAT, name, "cannot read attribute %s", name);
+}
+
+/* Read a 1-D dataset that must hold exactly `count` elements into a new buffer. */
+static void *read_dataset(reader *r, const char *name, hid_t memtype, size_t elsize, uint64_t count)
+{
+    if (r->rc) return NULL;
+    hid_t ds = H5Dopen2(r->file, name, H5P_DEFAULT);
+    if (ds < 0) {
+        rfail(r, NPSW_EFORMAT, name, "missing dataset %s", name);
+        return NULL;
+    }
+    hid_t sp = H5Dget_space(ds);
+    hsize_t dims[1] = {0};
+    int nd = sp < 0 ? -1 : H5Sget_simple_extent_ndims(sp);
+    if (nd == 1) H5Sget_simple_extent_dims(sp, dims, NULL);
+    if (sp >= 0) H5Sclose(sp);
+    if (nd != 1 || dims[0] != count) {
+        H5Dclose(ds);
+        rfail(r, NPSW_EFORMAT, name, "dataset %s has the wrong size", name);
+        return NULL;
+    }
+    void *buf = malloc(count ? count * elsize : 1);
+    if (!buf) {
+        H5Dclose(ds);
+        rfail(r, NPSW_ENOMEM, name, "out of memory reading %s", name);
+        return NULL;
+    }
+    if (count && H5Dread(ds, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+        free(buf);
+        H5Dclose(ds);
+        rfail(r, NPSW_EHDF5, name, "cannot read dataset %s", name);
+        return NULL;
+    }
+    H5Dclose(ds);
+    return buf;
+}
+
+static uint64_t dataset_length(reader *r, const char *name)
+{
+    if (r->rc) return 0;
+    hid_t ds = H5Dopen2(r->file, name, H5P_DEFAULT);
+    if (ds < 0) {
+        rfail(r, NPSW_EFORMAT, name, "missing dataset %s", name);
+        return 0;
+    }
+    hid_t sp = H5Dget_space(ds);
+    hsize_t dims[1] = {0};
+    if (sp < 0 || H5Sget_simple_extent_ndims(sp) != 1 || H5Sget_simple_extent_dims(sp, dims, NULL) < 0)
+        rfail(r, NPSW_EFORMAT, name, "dataset %s is not one-dimensional", name);
+    if (sp >= 0) H5Sclose(sp);
+    H5Dclose(ds);
+    return dims[0];
+}
+
+/* Offsets must start at 0, never decrease and end at `total`. */
+static int check_offsets(reader *r, const char *name, const uint64_t *off, uint64_t n, uint64_t total)
+{
+    if (r->rc || !off) return r->rc;
+    if (off[0] != 0 || off[n] != total)
+        return rfail(r, NPSW_EFORMAT, name, "offsets in %s do not match the data", name);
+    for (uint64_t i = 0; i < n; i++)
+        if (off[i + 1] < off[i])
+            return rfail(r, NPSW_EFORMAT, name, "offsets in %s decrease", name);
+    return 0;
+}
+
+static void read_strcol(reader *r, const char *group, uint64_t n, npsw_strcol *c)
+{
+    char name[160];
+    snprintf(name, sizeof name, "%s/offsets", group);
+    c->off = read_dataset(r, name, H5T_NATIVE_UINT64, 8, n + 1);
+    snprintf(name, sizeof name, "%s/data", group);
+    uint64_t len = dataset_length(r, name);
+    c->data = read_dataset(r, name, H5T_NATIVE_UCHAR, 1, len);
+    check_offsets(r, group, c->off, n, len);
+}
+
+static void read_params(reader *r, npsw_clean_opts *c)
+{
+    if (r->rc) return;
+    hid_t g = H5Gopen2(r->file, "/params", H5P_DEFAULT);
+    if (g < 0) {
+        rfail(r, NPSW_EFORMAT, "/params", "missing group %s", "/params");
+        return;
+    }
+    char mode[32], merge[16];
+    *c = npsw_clean_opts_default();
+    read_attr_str(r, g, "mode", mode, sizeof mode, 1);
+    read_attr_num(r, g, "bin_boundary", H5T_NATIVE_DOUBLE, &c->bin_boundary, 1);
+    read_attr_str(r, g, "merge", merge, sizeof merge, 1);
+    read_attr_num(r, g, "merge_tol_da", H5T_NATIVE_DOUBLE, &c->merge_tol_da, 1);
+    read_attr_num(r, g, "round_intensity", H5T_NATIVE_INT, &c->round_intensity, 1);
+    read_attr_num(r, g, "noise_floor", H5T_NATIVE_DOUBLE, &c->noise_floor, 1);
+    read_attr_num(r, g, "precursor_margin_da", H5T_NATIVE_DOUBLE, &c->precursor_margin_da, 1);
+    H5Gclose(g);
+    if (r->rc) return;
+    c->nominal = strcmp(mode, "nominal") == 0;
+    c->merge = strcmp(merge, "sum") == 0 ? NPSW_MERGE_SUM : NPSW_MERGE_MAX;
+    if ((!c->nominal && strcmp(mode, "accurate") != 0) ||
+        npsw_clean_opts_check(c, NULL) < 0)
+        rfail(r, NPSW_EFORMAT, "/params", "invalid cleaning parameters in %s", "/params");
+}
+
+static void read_provenance(reader *r, npsw_lib_info *info)
+{
+    if (r->rc || H5Lexists(r->file, "/provenance", H5P_DEFAULT) <= 0) return;
+    uint64_t n = dataset_length(r, "/provenance/n_records");
+    npsw_strcol paths = {0};
+    read_strcol(r, "/provenance/path", n, &paths);
+    char *sha = read_dataset(r, "/provenance/sha256", H5T_NATIVE_UCHAR, 1, n * 64);
+    uint64_t *rec = read_dataset(r, "/provenance/n_records", H5T_NATIVE_UINT64, 8, n);
+    uint64_t *skip = read_dataset(r, "/provenance/n_skipped", H5T_NATIVE_UINT64, 8, n);
+    if (!r->rc && n) {
+        info->inputs = calloc(n, sizeof *info->inputs);
+        if (!info->inputs) {
+            rfail(r, NPSW_ENOMEM, "/provenance", "out of memory reading %s", "/provenance");
+        } else {
+            info->n_inputs = n;
+            for (uint64_t i = 0; i < n; i++) {
+                uint64_t l = paths.off[i + 1] - paths.off[i];
+                info->inputs[i].path = malloc(l + 1);
+                if (!info->inputs[i].path) {
+                    rfail(r, NPSW_ENOMEM, "/provenance", "out of memory reading %s", "/provenance");
+                    break;
+                }
+                memcpy(info->inputs[i].path, paths.data + paths.off[i], l);
+                info->inputs[i].path[l] = '\0';
+                memcpy(info->inputs[i].sha256, sha + 64 * i, 64);
+                info->inputs[i].sha256[64] = '\0';
+                info->inputs[i].n_records = rec[i];
+                info->inputs[i].n_skipped = skip[i];
+            }
+        }
+    }
+    free(paths.data);
+    free(paths.off);
+    free(sha);
+    free(rec);
+    free(skip);
+}
+
+static void read_index(reader *r, npsw_lib *lib)
+{
+    if (r->rc || !lib->info.clean.nominal) return;
+    if (H5Lexists(r->file, "/index", H5P_DEFAULT) <= 0 ||
+        H5Lexists(r->file, "/index/nominal", H5P_DEFAULT) <= 0) {
+        /* an index is derived data: rebuild it rather than refuse the file */
+        if (npsw_lib_build_index(lib) < 0)
+            rfail(r, NPSW_ENOMEM, "/index", "out of memory building %s", "the index");
+        return;
+    }
+    hid_t g = H5Gopen2(r->file, "/index/nominal", H5P_DEFAULT);
+    uint32_t mx = 0;
+    char sha[80];
+    read_attr_num(r, g, "max_mz", H5T_NATIVE_UINT32, &mx, 1);
+    read_attr_str(r, g, "content_sha256", sha, sizeof sha, 1);
+    H5Gclose(g);
+    if (r->rc) return;
+    if (strcmp(sha, lib->info.content_sha256) != 0) {
+        rfail(r, NPSW_ECHECKSUM, "/index/nominal",
+              "the peak index was made for other content (%s); rebuild the library", sha);
+        return;
+    }
+    if (mx > NPSW_NOMINAL_MAX_MZ + 1) {
+        rfail(r, NPSW_EFORMAT, "/index/nominal", "index m/z range too large (%s)", "max_mz");
+        return;
+    }
+    npsw_nominal_index *x = &lib->idx;
+    x->max_mz = mx;
+    x->bin_start = read_dataset(r, "/index/nominal/bin_start", H5T_NATIVE_UINT64, 8, (uint64_t)mx + 2);
+    x->spec = read_dataset(r, "/index/nominal/spectrum", H5T_NATIVE_UINT32, 4, lib->n_peaks);
+    x->in = read_dataset(r, "/index/nominal/intensity", H5T_NATIVE_FLOAT, 4, lib->n_peaks);
+    if (r->rc) return;
+    check_offsets(r, "/index/nominal/bin_start", x->bin_start, (uint64_t)mx + 1, lib->n_peaks);
+    for (uint64_t k = 0; k < lib->n_peaks && !r->rc; k++)
+        if (x->spec[k] >= lib->n)
+            rfail(r, NPSW_EFORMAT, "/index/nominal/spectrum", "spectrum id out of range in %s",
+                  "/index/nominal/spectrum");
+}
+
+npsw_lib *npsw_lib_open(const char *path, npsw_err *err)
+{
+    if (access(path, R_OK) != 0) {
+        npsw_err_set(err, NPSW_EIO, path, 0, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    h5_quiet q;
+    quiet_on(&q);
+    reader r = {-1, path, err, 0};
+    npsw_lib *lib = NULL;
+    if (H5Fis_hdf5(path) <= 0) {
+        npsw_err_set(err, NPSW_EFORMAT, path, 0,
+                     "not an HDF5 file: expected a library made by 'npswatch build'");
+        goto out;
+    }
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_file_locking(fapl, 0, 1);
+    r.file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    H5Pclose(fapl);
+    if (r.file < 0) {
+        npsw_err_set(err, NPSW_EHDF5, path, 0, "HDF5 cannot open the file (damaged or truncated?)");
+        goto out;
+    }
+    hid_t root = H5Gopen2(r.file, "/", H5P_DEFAULT);
+    char magic[32];
+    int major = 0, minor = 0;
+    uint64_t n = 0, np = 0;
+    read_attr_str(&r, root, "magic", magic, sizeof magic, 1);
+    if (!r.rc && strcmp(magic, NPSW_LIBFILE_MAGIC) != 0)
+        rfail(&r, NPSW_EFORMAT, "/", "not an npswatch library (magic '%s')", magic);
+    read_attr_num(&r, root, "format_major", H5T_NATIVE_INT, &major, 1);
+    read_attr_num(&r, root, "format_minor", H5T_NATIVE_INT, &minor, 1);
+    if (!r.rc && major > NPSW_FORMAT_MAJOR) {
+        r.rc = npsw_err_set(err, NPSW_EVERSION, path, 0,
+                            "library format %d.%d was written by a newer npswatch; this npswatch "
+                            "(%s) reads format %d.x only: upgrade npswatch to read this file",
+                            major, minor, NPSW_VERSION, NPSW_FORMAT_MAJOR);
+    }
+    if (!r.rc && major < 1) rfail(&r, NPSW_EFORMAT, "/", "invalid format version %s", "< 1");
+    read_attr_num(&r, root, "n_spectra", H5T_NATIVE_UINT64, &n, 1);
+    read_attr_num(&r, root, "n_peaks", H5T_NATIVE_UINT64, &np, 1);
+    if (!r.rc && (n > UINT32_MAX - 1 || np > ((uint64_t)1 << 40)))
+        rfail(&r, NPSW_EFORMAT, "/", "implausible sizes in %s", "n_spectra/n_peaks");
+    if (!r.rc && !(lib = calloc(1, sizeof *lib))) rfail(&r, NPSW_ENOMEM, "/", "%s", "out of memory");
+    if (lib) {
+        lib->n = n;
+        lib->n_peaks = np;
+        npsw_lib_info *info = &lib->info;
+        info->format_major = major;
+        info->format_minor = minor;
+        read_attr_str(&r, root, "name", info->name, sizeof info->name, 1);
+        read_attr_str(&r, root, "version", info->version, sizeof info->version, 1);
+        read_attr_str(&r, root, "created_utc", info->created_utc, sizeof info->created_utc, 1);
+        read_attr_str(&r, root, "npswatch_version", info->npsw_version, sizeof info->npsw_version, 1);
+        read_attr_str(&r, root, "content_sha256", info->content_sha256,
+                      sizeof info->content_sha256, 1);
+        read_params(&r, &info->clean);
+        lib->offsets = read_dataset(&r, "/spectra/offsets", H5T_NATIVE_UINT64, 8, n + 1);
+        lib->mz = read_dataset(&r, "/spectra/mz", H5T_NATIVE_DOUBLE, 8, np);
+        lib->in = read_dataset(&r, "/spectra/intensity", H5T_NATIVE_FLOAT, 4, np);
+        lib->mw = read_dataset(&r, "/spectra/mw", H5T_NATIVE_DOUBLE, 8, n);
+        lib->exact_mass = read_dataset(&r, "/spectra/exact_mass", H5T_NATIVE_DOUBLE, 8, n);
+        lib->precursor_mz = read_dataset(&r, "/spectra/precursor_mz", H5T_NATIVE_DOUBLE, 8, n);
+        lib->ri = read_dataset(&r, "/spectra/retention_index", H5T_NATIVE_DOUBLE, 8, n);
+        lib->ion_mode = read_dataset(&r, "/spectra/ion_mode", H5T_NATIVE_INT8, 1, n);
+        check_offsets(&r, "/spectra/offsets", lib->offsets, n, np);
+        for (int f = 0; f < NPSW_META_COUNT && !r.rc; f++) {
+            char name[96];
+            snprintf(name, sizeof name, "/meta/%s", npsw_meta_column(f));
+            if (H5Lexists(r.file, name, H5P_DEFAULT) <= 0) {
+                /* a field added in a later minor version: empty column */
+                lib->meta[f].off = calloc(n + 1, sizeof(uint64_t));
+                lib->meta[f].data = malloc(1);
+                if (!lib->meta[f].off || !lib->meta[f].data)
+                    rfail(&r, NPSW_ENOMEM, name, "%s", "out of memory");
+                continue;
+            }
+            read_strcol(&r, name, n, &lib->meta[f]);
+        }
+        /* nominal libraries hold integer m/z within the index range */
+        for (uint64_t k = 0; k < np && !r.rc && lib->info.clean.nominal; k++)
+            if (!(lib->mz[k] >= 1 && lib->mz[k] <= NPSW_NOMINAL_MAX_MZ &&
+                  lib->mz[k] == (double)(uint32_t)lib->mz[k]))
+                rfail(&r, NPSW_EFORMAT, "/spectra/mz", "non-nominal m/z in a nominal library (%s)",
+                      "/spectra/mz");
+        read_provenance(&r, info);
+        read_index(&r, lib);
+    }
+    H5Gclose(root);
+    H5Fclose(r.file);
+    if (r.rc) {
+        npsw_lib_free(lib);
+        lib = NULL;
+    }
+out:
+    quiet_off(&q);
+    return lib;
+}
+
+int npsw_lib_verify(const npsw_lib *lib, npsw_err *err)
+{
+    char sha[65];
+    npsw_lib_content_sha256(lib, sha);
+    if (strcmp(sha, lib->info.content_sha256) != 0)
+        return npsw_err_set(err, NPSW_ECHECKSUM, NULL, 0,
+                            "content checksum mismatch: stored %s, computed %s (the file was "
+                            "modified or damaged)",
+                            lib->info.content_sha256, sha);
+    if (lib->info.clean.nominal) return npsw_lib_check_index(lib, err);
+    return 0;
+}

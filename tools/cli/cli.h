@@ -1,0 +1,107 @@
+/* cli.h - what the npswatch subcommands share: the command table, messages, progress, queries. */
+#ifndef NPSW_CLI_H
+#define NPSW_CLI_H
+
+#include <stdio.h>
+
+#include "npsw/clean.h"
+#include "npsw/err.h"
+#include "npsw/io.h"
+#include "npsw/library.h"
+#include "npsw/search.h"
+
+/* Exit codes (docs/cli.md): 0 ok, 1 bad input or usage, 2 internal or storage error. */
+enum { EXIT_OK = 0, EXIT_INPUT = 1, EXIT_INTERNAL = 2 };
+
+typedef struct cli_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+} cli_command;
+
+int cmd_build(int argc, char **argv);
+int cmd_search(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+/* "npswatch: " + message on stderr. */
+void cli_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print an npsw_err on stderr ("npswatch: FILE:LINE: message"). */
+void cli_err(const npsw_err *e);
+/* Exit code for an error code: 1 for input problems, 2 for internal/storage ones. */
+int cli_exit_code(int rc);
+
+/* Progress bar on stderr; shown when stderr is a terminal or `force` is set. */
+typedef struct cli_progress {
+    int on;
+    const char *label;
+    unsigned long long last_shown;
+} cli_progress;
+void cli_progress_init(cli_progress *p, const char *label, int force);
+void cli_progress_cb(void *user, uint64_t done, uint64_t total);
+void cli_progress_done(cli_progress *p);
+
+/* Parse helpers: return 0 or print a usage message and return -1. */
+int cli_parse_uint(const char *opt, const char *s, unsigned long min, unsigned long max,
+                   unsigned long *out);
+int cli_parse_double(const char *opt, const char *s, double min, double max, double *out);
+
+/* Read every spectrum of several files (lenient unless strict), printing a summary and the
+ * first problems of each file on stderr. quiet: only problems. Returns 0, or an exit code. */
+typedef struct cli_inputs {
+    npsw_spectra spectra;
+    npsw_lib_input *files; /* one per input: path, sha256, counts */
+    size_t n_files;
+    size_t *first;         /* first[i]: index of the first spectrum of file i (n_files + 1) */
+} cli_inputs;
+int cli_read_inputs(char **paths, int n, const npsw_read_opts *ro, int strict, int quiet,
+                    cli_inputs *out);
+void cli_inputs_free(cli_inputs *in);
+
+/* Long-option codes shared by subcommands that read spectra. */
+enum {
+    OPT_INPUT_FORMAT = 1000,
+    OPT_ENCODING,
+    OPT_DECIMAL_COMMA,
+    OPT_CLI_LAST
+};
+#define CLI_READ_LONGOPTS                                                          \
+    {"input-format", required_argument, NULL, OPT_INPUT_FORMAT},                   \
+        {"encoding", required_argument, NULL, OPT_ENCODING},                       \
+        {"decimal-comma", required_argument, NULL, OPT_DECIMAL_COMMA}
+#define CLI_READ_HELP                                                                           \
+    "  --input-format F    msp, mgf, jcamp, csv or auto (default auto: detected per file)\n"    \
+    "  --encoding E        text encoding of names: auto, utf8, latin1, cp437 (default auto)\n" \
+    "  --decimal-comma M   auto, yes or no: is ',' between digits a decimal mark (default auto)\n"
+
+/* Install standard input-reading options. Returns 1 when the option was one of them. */
+int cli_read_option(int opt, const char *arg, npsw_read_opts *ro, int *bad);
+
+/* Open a file for writing atomically: data go to PATH.tmp.PID until cli_out_commit renames it.
+ * path NULL or "-" = stdout. */
+typedef struct cli_out {
+    FILE *f;
+    char *path, *tmp;
+} cli_out;
+int cli_out_open(cli_out *o, const char *path);
+int cli_out_commit(cli_out *o); /* 0 or exit code; on failure the temporary file is removed */
+void cli_out_abort(cli_out *o);
+
+/* ---- hit-list output (output.c) ---- */
+
+typedef enum { OUT_TSV, OUT_JSON, OUT_NIST } out_format;
+
+typedef struct run_record {
+    const char *lib_path;
+    const npsw_lib *lib;
+    const npsw_search_opts *opts;
+    char utc[32];
+    char **query_paths;
+    const cli_inputs *queries;
+} run_record;
+
+void out_begin(FILE *f, out_format fmt, const run_record *rr);
+/* One query's hits; qindex is 0-based. */
+void out_query(FILE *f, out_format fmt, const run_record *rr, size_t qindex,
+               const npsw_spectrum *q, const npsw_hit *hits, uint32_t nhits);
+
+#endif

@@ -1,0 +1,67 @@
+/* main.c - npswatch: dispatch to subcommands (one file each, registered in `commands`). */
+#include <cjson/cJSON.h>
+#include <fftw3.h>
+#include <openssl/opensslv.h>
+#include <png.h>
+#include <stdio.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "cli.h"
+#include "npsw/config.h"
+#include "npsw/libfile.h"
+
+static const cli_command commands[] = {
+    {"build", "build an HDF5 reference library from MSP/MGF/JCAMP-DX/CSV files", cmd_build},
+    {"search", "identity search of query spectra against a library (hit lists)", cmd_search},
+    {"info", "describe a library file; --verify checks its checksum", cmd_info},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "npswatch %s - mass-spectral library search and early warning for new psychoactive "
+            "substances\n\n"
+            "Usage: npswatch <command> [options]\n       npswatch --version | --help\n\n"
+            "Commands:\n",
+            NPSW_VERSION);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'npswatch <command> --help' describes each command. Results are library search "
+               "results, not identifications.\n");
+}
+
+static void version(void)
+{
+    printf("npswatch %s\n", NPSW_VERSION);
+    printf("library file format %d.%d\n", NPSW_FORMAT_MAJOR, NPSW_FORMAT_MINOR);
+    printf("build: %s\n", NPSW_BUILD_TYPE);
+    printf("search kernel: %s\n", npsw_search_kernel_name());
+    printf("features: importers=msp,mgf,jcamp,csv scores=mf,rmf,cosine,entropy openmp\n");
+    printf("linked: %s, FFTW %s, libpng %s, zlib %s, cJSON %d.%d.%d, %s\n", npsw_hdf5_version(),
+           fftw_version, PNG_LIBPNG_VER_STRING, zlibVersion(), CJSON_VERSION_MAJOR,
+           CJSON_VERSION_MINOR, CJSON_VERSION_PATCH, OPENSSL_VERSION_TEXT);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_INPUT;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V") || !strcmp(cmd, "version")) {
+        version();
+        return EXIT_OK;
+    }
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(cmd, commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "npswatch: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return EXIT_INPUT;
+}
