@@ -49,10 +49,19 @@ def main():
     top5 = sum(1 for a in truth if ranks.get(a, 99) <= 5) / n
     print(f"queries {n}  top-1 {top1:.3f}  top-5 {top5:.3f}")
     if show:
-        qname = {}
-        for a in truth:
+        names = {}
+        with open(queries_path, encoding='utf-8', errors='replace') as f:
+            cur = None
+            for line in f:
+                if line.lower().startswith('name:'):
+                    cur = line.split(':', 1)[1].strip()
+                elif line.lower().startswith('db#:'):
+                    names[line.split(':', 1)[1].strip()] = cur
+        print('\nqueries whose compound is not at rank 1 (rank, query name, top hits):')
+        for a in sorted(truth, key=lambda a: (ranks.get(a, 99), names.get(a) or '')):
             if ranks.get(a, 99) > 1:
-                print(a, 'rank', ranks.get(a, '>5'), hitnames[a][:3])
+                top = '; '.join(f'{n} ({s})' for r, n, s in hitnames[a][:3])
+                print(f"  {ranks.get(a, '>k')}\t{names.get(a)}\t{top}")
 
 if __name__ == '__main__':
     main()

@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const score_names[NPSW_SCORE_COUNT] = {"mf", "rmf", "cosine", "entropy"};
+static const char *const score_names[NPSW_SCORE_COUNT] = {"mf", "rmf", "wmf", "cosine",
+                                                           "entropy"};
 
 const char *npsw_score_name(npsw_score_kind k)
 {
@@ -35,6 +36,7 @@ npsw_score_params npsw_score_params_default(void)
     p.int_power = 0.5;
     p.mz_power = 0.5;
     p.ignore_at_or_below = 1.0;
+    p.wmf_mz_power = 1.0;
     return p;
 }
 
@@ -53,6 +55,8 @@ int npsw_score_params_check(const npsw_score_params *p, npsw_err *err)
         return npsw_err_set(err, NPSW_EINVAL, NULL, 0,
                             "weight powers out of range (intensity power in (0,4], m/z power "
                             "in [0,6])");
+    if (!(p->wmf_mz_power >= 0 && p->wmf_mz_power <= 6))
+        return npsw_err_set(err, NPSW_EINVAL, NULL, 0, "wmf m/z power out of range [0,6]");
     if (!(p->ignore_at_or_below >= 0 && p->ignore_at_or_below < 999))
         return npsw_err_set(err, NPSW_EINVAL, NULL, 0, "intensity threshold out of range");
     return 0;
@@ -284,9 +288,13 @@ void npsw_score_pair(const npsw_peaks *q_in, const npsw_peaks *l_in, const npsw_
     npsw_entropy_weights(l->in, l->n, el);
 
     const double a = p->int_power, b = p->mz_power, thr = p->ignore_at_or_below;
-    mf_acc f, r;
+    const double b2 = p->wmf_mz_power;
+    /* wmf compares the m/z range both spectra cover */
+    const double lo = q->mz[0] > l->mz[0] ? q->mz[0] : l->mz[0];
+    mf_acc f, r, g;
     memset(&f, 0, sizeof f);
     memset(&r, 0, sizeof r);
+    memset(&g, 0, sizeof g);
     double cu = 0, cl = 0, cul = 0, ent = 0;
     /* Walk query peaks and unmatched library peaks together in ascending m/z; a matched pair
      * sits at its query peak's position. */
@@ -297,30 +305,36 @@ void npsw_score_pair(const npsw_peaks *q_in, const npsw_peaks *l_in, const npsw_
             continue;
         }
         if (i < q->n && (j >= l->n || q->mz[i] <= l->mz[j])) {
-            double iu = q->in[i], wu = pow(iu, a) * pow(q->mz[i], b);
+            double iu = q->in[i], pu = pow(iu, a), wu = pu * pow(q->mz[i], b);
+            double wu2 = pu * pow(q->mz[i], b2);
+            int in_range = q->mz[i] >= lo;
             cu += wu * wu;
             if (mq[i] >= 0) {
                 uint32_t k = (uint32_t)mq[i];
-                double il = l->in[k], wl = pow(il, a) * pow(l->mz[k], b);
+                double il = l->in[k], pl = pow(il, a), wl = pl * pow(l->mz[k], b);
                 cl += wl * wl;
                 cul += wu * wl;
                 ent += npsw_entropy_pair_term(eq[i], el[k]);
                 mf_both(&f, q->mz[i], iu, il, wu, wl, thr);
                 mf_both(&r, q->mz[i], iu, il, wu, wl, thr);
+                if (in_range) mf_both(&g, q->mz[i], iu, il, wu2, pl * pow(l->mz[k], b2), thr);
             } else {
                 mf_only_u(&f, iu, wu, thr); /* RMF ignores query peaks absent from the library */
+                if (in_range) mf_only_u(&g, iu, wu2, thr);
             }
             i++;
         } else {
-            double il = l->in[j], wl = pow(il, a) * pow(l->mz[j], b);
+            double il = l->in[j], pl = pow(il, a), wl = pl * pow(l->mz[j], b);
             cl += wl * wl;
             mf_only_l(&f, il, wl, thr);
             mf_only_l(&r, il, wl, thr);
+            if (l->mz[j] >= lo) mf_only_l(&g, il, pl * pow(l->mz[j], b2), thr);
             j++;
         }
     }
     out->mf = mf_value(&f);
     out->rmf = mf_value(&r);
+    out->wmf = mf_value(&g);
     out->cosine = (cu > 0 && cl > 0) ? cul / sqrt(cu * cl) : 0;
     if (out->cosine > 1) out->cosine = 1;
     out->entropy = ent < 0 ? 0 : ent > 1 ? 1 : ent;

@@ -83,10 +83,16 @@ static int ev_cmp(const void *a, const void *b)
     return x->order < y->order ? -1 : x->order > y->order;
 }
 
-/* NIST identity match factor over an event list; reverse = ignore query-only peaks. */
-static double ref_mf(const event *ev, size_t n, const npsw_score_params *p, int reverse)
+/* NIST identity match factor over the events at or above m/z lo (an event's m/z is its query
+ * peak's for matched pairs) with weights I^a * mz^b; reverse = ignore query-only peaks. */
+static double ref_mf(const event *ev_all, size_t n_all, const npsw_score_params *p, int reverse,
+                     double lo, double b)
 {
-    const double a = p->int_power, b = p->mz_power, thr = p->ignore_at_or_below;
+    const double a = p->int_power, thr = p->ignore_at_or_below;
+    size_t first = 0;
+    while (first < n_all && ev_all[first].mz < lo) first++;
+    const event *ev = ev_all + first;
+    size_t n = n_all - first;
     double sul = 0, suu = 0, sll = 0;
     unsigned n1 = 0;
     /* term 1: weighted cosine squared */
@@ -165,6 +171,7 @@ void npsw_score_pair_ref(const npsw_peaks *q, const npsw_peaks *l, const npsw_sc
     }
     npsw_peaks qc = ref_cut(q, lo), lc = ref_cut(l, lo);
     ref_pair(&qc, &lc, p, out);
+
     free((void *)qc.mz);
     free((void *)qc.in);
     free((void *)lc.mz);
@@ -199,8 +206,11 @@ static void ref_pair(const npsw_peaks *q, const npsw_peaks *l, const npsw_score_
         if (ml[j] < 0) ev[n] = (event){l->mz[j], EV_LIB, n, 0, l->in[j], 0, l->mz[j], 0, el[j]}, n++;
     qsort(ev, n, sizeof *ev, ev_cmp);
     if (out->n_matched == 0) goto done;
-    out->mf = ref_mf(ev, n, p, 0);
-    out->rmf = ref_mf(ev, n, p, 1);
+    out->mf = ref_mf(ev, n, p, 0, 0, p->mz_power);
+    out->rmf = ref_mf(ev, n, p, 1, 0, p->mz_power);
+    /* wmf: from the higher of the two lowest m/z, with its own m/z power */
+    double qlo = q->mz[0], llo = l->mz[0];
+    out->wmf = ref_mf(ev, n, p, 0, qlo > llo ? qlo : llo, p->wmf_mz_power);
     double dot = 0, nu = 0, nl = 0, ent = 0;
     for (size_t k = 0; k < n; k++) {
         double wu = ev[k].iu > 0 ? pow(ev[k].iu, p->int_power) * pow(ev[k].mzu, p->mz_power) : 0;

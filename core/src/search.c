@@ -23,7 +23,7 @@ npsw_search_opts npsw_search_opts_default(void)
     npsw_search_opts o;
     memset(&o, 0, sizeof o);
     o.k = 5;
-    o.score = NPSW_SCORE_MF;
+    o.score = NPSW_SCORE_WMF;
     o.threads = 0;
     o.params = npsw_score_params_default();
     o.precursor_tol_da = 0;
@@ -179,6 +179,9 @@ typedef struct prepared {
     double *e;      /* per posting: entropy-weighted intensity (entropy score only) */
     double *nl_thr; /* per spectrum: sum of w^2 over peaks above the MF threshold */
     double *nl_all; /* per spectrum: sum of w^2 over all peaks */
+    double *w2;     /* wmf only, per posting: I^a * mz^wmf_mz_power */
+    double *lsuf2;  /* wmf only, per posting: sum of w2^2 over the peaks of its spectrum from this
+                       one upwards that are above the MF threshold */
 } prepared;
 
 static void prepared_free(prepared *p)
@@ -187,6 +190,8 @@ static void prepared_free(prepared *p)
     free(p->e);
     free(p->nl_thr);
     free(p->nl_all);
+    free(p->w2);
+    free(p->lsuf2);
 }
 
 static int prepare(const npsw_lib *lib, const npsw_search_opts *o, prepared *p)
@@ -209,6 +214,35 @@ static int prepare(const npsw_lib *lib, const npsw_search_opts *o, prepared *p)
             p->nl_all[s] += w * w;
             if (lib->in[k] > thr) p->nl_thr[s] += w * w;
         }
+    }
+    if (o->score == NPSW_SCORE_WMF) {
+        const double b2 = o->params.wmf_mz_power;
+        p->w2 = malloc((np ? np : 1) * sizeof *p->w2);
+        p->lsuf2 = malloc((np ? np : 1) * sizeof *p->lsuf2);
+        double *suf = malloc((lib->n_peaks ? lib->n_peaks : 1) * sizeof *suf);
+        uint64_t *fill = malloc(((size_t)x->max_mz + 1) * sizeof *fill);
+        if (!p->w2 || !p->lsuf2 || !suf || !fill) {
+            free(suf);
+            free(fill);
+            return NPSW_ENOMEM;
+        }
+        for (uint64_t s = 0; s < lib->n; s++) {
+            double acc = 0;
+            for (uint64_t k = lib->offsets[s + 1]; k-- > lib->offsets[s];) {
+                double w = pow(lib->in[k], a) * pow(lib->mz[k], b2);
+                if (lib->in[k] > thr) acc += w * w;
+                suf[k] = acc;
+            }
+        }
+        memcpy(fill, x->bin_start, ((size_t)x->max_mz + 1) * sizeof *fill);
+        for (uint64_t s = 0; s < lib->n; s++)
+            for (uint64_t k = lib->offsets[s]; k < lib->offsets[s + 1]; k++) {
+                uint64_t at = fill[(uint32_t)lib->mz[k]]++;
+                p->w2[at] = pow(lib->in[k], a) * pow(lib->mz[k], b2);
+                p->lsuf2[at] = suf[k];
+            }
+        free(suf);
+        free(fill);
     }
     if (o->score == NPSW_SCORE_ENTROPY) {
         /* entropy weights per spectrum, then scattered to posting order */
@@ -240,18 +274,19 @@ typedef struct cand {
 } cand;
 
 typedef struct scratch {
-    double *acc, *acc2;
+    double *acc, *acc2, *acc3;
     uint32_t *shared, *counted;
     uint32_t *touched;
     cand *c;
     uint32_t *sel; /* heap of candidate positions for the first pass */
-    double *wq, *eq;
+    double *wq, *eq, *wq2, *qsuf2;
 } scratch;
 
 static void scratch_free(scratch *w)
 {
     free(w->acc);
     free(w->acc2);
+    free(w->acc3);
     free(w->shared);
     free(w->counted);
     free(w->touched);
@@ -259,6 +294,8 @@ static void scratch_free(scratch *w)
     free(w->sel);
     free(w->wq);
     free(w->eq);
+    free(w->wq2);
+    free(w->qsuf2);
 }
 
 static int scratch_alloc(scratch *w, uint64_t n, uint32_t max_q, uint32_t nsel)
@@ -267,6 +304,7 @@ static int scratch_alloc(scratch *w, uint64_t n, uint32_t max_q, uint32_t nsel)
     size_t m = n ? n : 1;
     w->acc = calloc(m, sizeof *w->acc);
     w->acc2 = calloc(m, sizeof *w->acc2);
+    w->acc3 = calloc(m, sizeof *w->acc3);
     w->shared = calloc(m, sizeof *w->shared);
     w->counted = calloc(m, sizeof *w->counted);
     w->touched = malloc(m * sizeof *w->touched);
@@ -274,8 +312,10 @@ static int scratch_alloc(scratch *w, uint64_t n, uint32_t max_q, uint32_t nsel)
     w->sel = malloc((nsel ? nsel : 1) * sizeof *w->sel);
     w->wq = malloc((max_q ? max_q : 1) * sizeof *w->wq);
     w->eq = malloc((max_q ? max_q : 1) * sizeof *w->eq);
-    return (w->acc && w->acc2 && w->shared && w->counted && w->touched && w->c && w->sel &&
-            w->wq && w->eq)
+    w->wq2 = malloc((max_q ? max_q : 1) * sizeof *w->wq2);
+    w->qsuf2 = malloc(((size_t)max_q + 1) * sizeof *w->qsuf2);
+    return (w->acc && w->acc2 && w->acc3 && w->shared && w->counted && w->touched && w->c &&
+            w->sel && w->wq && w->eq && w->wq2 && w->qsuf2)
                ? 0
                : NPSW_ENOMEM;
 }
@@ -294,6 +334,18 @@ static double upper_bound(npsw_score_kind kind, const scratch *w, const prepared
         double t = den > 0 ? w->acc[s] * w->acc[s] / den : 1;
         if (t > 1) t = 1;
         /* MF = (n1 t1 + n2 t2)/(n1 + n2) with t1 <= t, t2 <= 1, n1 = c, n2 <= c - 1 */
+        bnd = (c * t + (c - 1)) / (2.0 * c - 1);
+        break;
+    }
+    case NPSW_SCORE_WMF: {
+        /* wmf compares from lo = the higher of the two lowest m/z. The first shared bin m0 (the
+         * first one met, since query peaks ascend) is >= lo, so the query's and the library's
+         * counted peaks from m0 up (acc2, acc3) bound the two norms from below. */
+        uint32_t c = w->counted[s];
+        if (c == 0) return 0;
+        double den = w->acc2[s] * w->acc3[s];
+        double t = den > 0 ? w->acc[s] * w->acc[s] / den : 1;
+        if (t > 1) t = 1;
         bnd = (c * t + (c - 1)) / (2.0 * c - 1);
         break;
     }
@@ -337,6 +389,13 @@ static void search_one_indexed(const npsw_lib *lib, const prepared *p, const nps
         if (qp.in[i] > thr) nq_thr += w->wq[i] * w->wq[i];
     }
     if (kind == NPSW_SCORE_ENTROPY) npsw_entropy_weights(qp.in, qp.n, w->eq);
+    if (kind == NPSW_SCORE_WMF) {
+        w->qsuf2[qp.n] = 0;
+        for (uint32_t i = qp.n; i-- > 0;) {
+            w->wq2[i] = pow(qp.in[i], a) * pow(qp.mz[i], o->params.wmf_mz_power);
+            w->qsuf2[i] = w->qsuf2[i + 1] + (qp.in[i] > thr ? w->wq2[i] * w->wq2[i] : 0);
+        }
+    }
     /* 1. accumulate over the postings of the query's bins */
     uint32_t nt = 0;
     for (uint32_t i = 0; i < qp.n; i++) {
@@ -346,8 +405,20 @@ static void search_one_indexed(const npsw_lib *lib, const prepared *p, const nps
         double iq = qp.in[i], wq = w->wq[i];
         for (uint64_t k = x->bin_start[bin]; k < x->bin_start[bin + 1]; k++) {
             uint32_t s = x->spec[k];
-            if (w->shared[s]++ == 0) w->touched[nt++] = s;
+            if (w->shared[s]++ == 0) {
+                w->touched[nt++] = s;
+                if (kind == NPSW_SCORE_WMF) { /* first (lowest) shared bin */
+                    w->acc2[s] = w->qsuf2[i];
+                    w->acc3[s] = p->lsuf2[k];
+                }
+            }
             switch (kind) {
+            case NPSW_SCORE_WMF:
+                if (iq > thr || x->in[k] > thr) {
+                    w->counted[s]++;
+                    w->acc[s] += w->wq2[i] * p->w2[k];
+                }
+                break;
             case NPSW_SCORE_MF:
             case NPSW_SCORE_RMF:
                 if (iq > thr || x->in[k] > thr) {
@@ -369,7 +440,7 @@ static void search_one_indexed(const npsw_lib *lib, const prepared *p, const nps
         double bnd = upper_bound(kind, w, p, s, nq_thr, nq_all);
         if (bnd > 0 && w->shared[s] >= min_matched && precursor_ok(lib, s, q, o->precursor_tol_da))
             w->c[nc++] = (cand){bnd, s};
-        w->acc[s] = w->acc2[s] = 0;
+        w->acc[s] = w->acc2[s] = w->acc3[s] = 0;
         w->shared[s] = w->counted[s] = 0;
     }
     *n_cand += nc;
@@ -416,7 +487,10 @@ int npsw_search(const npsw_lib *lib, const npsw_spectrum *queries, size_t nq,
     int rc = npsw_search_opts_check(&o, err);
     if (rc < 0) return rc;
     if (stats) memset(stats, 0, sizeof *stats);
-    if (!lib->info.clean.nominal || !lib->idx.bin_start) {
+    /* The index bounds assume the whole m/z range; the optional range limits are searched
+     * exhaustively (still exact). */
+    if (!lib->info.clean.nominal || !lib->idx.bin_start || o.params.common_range ||
+        o.params.mz_min > 0) {
         rc = npsw_search_brute(lib, queries, nq, &o, 0, hits, nhits, err);
         if (rc == 0 && stats) {
             stats->n_queries = nq;

@@ -184,6 +184,7 @@ static void compare(const npsw_scores *a, const npsw_scores *b)
 {
     assert_float_equal(a->mf, b->mf, 1e-12);
     assert_float_equal(a->rmf, b->rmf, 1e-12);
+    assert_float_equal(a->wmf, b->wmf, 1e-12);
     assert_float_equal(a->cosine, b->cosine, 1e-12);
     assert_float_equal(a->entropy, b->entropy, 1e-12);
     assert_int_equal(a->n_matched, b->n_matched);

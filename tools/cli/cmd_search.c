@@ -16,7 +16,7 @@ static void help(FILE *f)
             "Options:\n"
             "  -l, --library FILE  library made by 'npswatch build' (required)\n"
             "  -k N                hits per query (default 5, at most %d)\n"
-            "  --score S           ranking score: mf (default), rmf, cosine, entropy\n"
+            "  --score S           ranking score: wmf (default), mf, rmf, cosine, entropy\n"
             "  --threads N         worker threads (default: all cores)\n"
             "  --format F          tsv (default), json (JSON Lines) or nist (text report)\n"
             "  -o, --output FILE   write here (atomically) instead of standard output\n"
@@ -80,7 +80,7 @@ int cmd_search(int argc, char **argv)
         case OPT_SCORE: {
             int k = npsw_score_from_name(optarg);
             if (k < 0) {
-                cli_msg("--score: unknown score '%s' (mf, rmf, cosine, entropy)", optarg);
+                cli_msg("--score: unknown score '%s' (wmf, mf, rmf, cosine, entropy)", optarg);
                 bad = 1;
             } else {
                 so.score = (npsw_score_kind)k;

@@ -7,6 +7,11 @@
 #include "cli.h"
 #include "npsw/config.h"
 
+static int score_is_mf_like(npsw_score_kind k)
+{
+    return k == NPSW_SCORE_MF || k == NPSW_SCORE_RMF || k == NPSW_SCORE_WMF;
+}
+
 /* TSV fields never contain tabs or line breaks: they become spaces. */
 static void tsv_field(FILE *f, const char *s)
 {
@@ -33,10 +38,12 @@ static void params_text(const run_record *rr, char *buf, size_t size)
     if (!npsw_lib_get_info(rr->lib)->clean.nominal)
         snprintf(tol, sizeof tol, "%gDa+%gppm", p->tol_da, p->tol_ppm);
     snprintf(buf, size,
-             "score=%s k=%u weights=intensity^%g*mz^%g mf_ignore_intensity_le=%g matching=%s "
+             "score=%s k=%u weights=intensity^%g*mz^%g wmf_weights=intensity^%g*mz^%g "
+             "wmf_range=common mf_ignore_intensity_le=%g matching=%s mz_min=%g mz_range=%s "
              "precursor_tol=%gDa min_matched=%u",
-             npsw_score_name(o->score), o->k, p->int_power, p->mz_power, p->ignore_at_or_below,
-             tol, o->precursor_tol_da, o->min_matched);
+             npsw_score_name(o->score), o->k, p->int_power, p->mz_power, p->int_power,
+             p->wmf_mz_power, p->ignore_at_or_below, tol, p->mz_min,
+             p->common_range ? "common" : "all", o->precursor_tol_da, o->min_matched);
 }
 
 void out_begin(FILE *f, out_format fmt, const run_record *rr)
@@ -87,7 +94,7 @@ void out_begin(FILE *f, out_format fmt, const run_record *rr)
     fprintf(f, "%snote\tlibrary search results, not identifications\n", c);
     if (fmt == OUT_TSV)
         fprintf(f, "query_index\tquery_name\tquery_inchikey\tquery_file\trank\thit_index\thit_name"
-                   "\thit_inchikey\thit_formula\thit_accession\tscore\tmf\trmf\tcosine\tentropy"
+                   "\thit_inchikey\thit_formula\thit_accession\tscore\tmf\trmf\twmf\tcosine\tentropy"
                    "\tn_matched\tquery_peaks\thit_peaks\n");
 }
 
@@ -103,7 +110,7 @@ static void tsv_query(FILE *f, const run_record *rr, size_t qi, const npsw_spect
         fputc('\t', f);
         tsv_field(f, file);
         if (!nh) { /* searched, nothing matched: one row with rank 0 and empty hit fields */
-            fprintf(f, "\t0\t\t\t\t\t\t\t\t\t\t\t\t%u\t\n", q->n);
+            fprintf(f, "\t0\t\t\t\t\t\t\t\t\t\t\t\t\t%u\t\n", q->n);
             return;
         }
         const npsw_hit *x = &h[r];
@@ -116,13 +123,13 @@ static void tsv_query(FILE *f, const run_record *rr, size_t qi, const npsw_spect
         tsv_field(f, npsw_lib_meta(rr->lib, x->index, NPSW_META_FORMULA));
         fputc('\t', f);
         tsv_field(f, npsw_lib_meta(rr->lib, x->index, NPSW_META_ACCESSION));
-        if (rr->opts->score == NPSW_SCORE_MF || rr->opts->score == NPSW_SCORE_RMF)
+        if (score_is_mf_like(rr->opts->score))
             fprintf(f, "\t%d", npsw_mf_display(x->score));
         else
             fprintf(f, "\t%.4f", x->score);
-        fprintf(f, "\t%d\t%d\t%.4f\t%.4f\t%u\t%u\t%u\n", npsw_mf_display(x->all.mf),
-                npsw_mf_display(x->all.rmf), x->all.cosine, x->all.entropy, x->all.n_matched, q->n,
-                lp.n);
+        fprintf(f, "\t%d\t%d\t%d\t%.4f\t%.4f\t%u\t%u\t%u\n", npsw_mf_display(x->all.mf),
+                npsw_mf_display(x->all.rmf), npsw_mf_display(x->all.wmf), x->all.cosine,
+                x->all.entropy, x->all.n_matched, q->n, lp.n);
     }
 }
 
@@ -150,6 +157,7 @@ static void json_query(FILE *f, const run_record *rr, size_t qi, const npsw_spec
         cJSON_AddNumberToObject(j, "score", x->score);
         cJSON_AddNumberToObject(j, "mf", npsw_mf_display(x->all.mf));
         cJSON_AddNumberToObject(j, "rmf", npsw_mf_display(x->all.rmf));
+        cJSON_AddNumberToObject(j, "wmf", npsw_mf_display(x->all.wmf));
         cJSON_AddNumberToObject(j, "cosine", x->all.cosine);
         cJSON_AddNumberToObject(j, "entropy", x->all.entropy);
         cJSON_AddNumberToObject(j, "n_matched", x->all.n_matched);
@@ -171,11 +179,11 @@ static void nist_query(FILE *f, const run_record *rr, size_t qi, const npsw_spec
     for (uint32_t r = 0; r < nh; r++) {
         const npsw_hit *x = &h[r];
         const char *cas = npsw_lib_meta(rr->lib, x->index, NPSW_META_CAS);
-        fprintf(f, "Hit %-3u: <<%s>>;<<%s>>; MF: %d; RMF: %d; Cos: %.4f; Ent: %.4f; Matched: %u; "
+        fprintf(f, "Hit %-3u: <<%s>>;<<%s>>; MF: %d; RMF: %d; WMF: %d; Cos: %.4f; Ent: %.4f; Matched: %u; "
                    "CAS:%s; Mw: %.0f; Lib: <<%s %s>>; Id: %llu.\n",
                 r + 1, npsw_lib_meta(rr->lib, x->index, NPSW_META_NAME),
                 npsw_lib_meta(rr->lib, x->index, NPSW_META_FORMULA), npsw_mf_display(x->all.mf),
-                npsw_mf_display(x->all.rmf), x->all.cosine, x->all.entropy, x->all.n_matched,
+                npsw_mf_display(x->all.rmf), npsw_mf_display(x->all.wmf), x->all.cosine, x->all.entropy, x->all.n_matched,
                 cas[0] ? cas : "0", npsw_lib_mw(rr->lib, x->index), li->name, li->version,
                 (unsigned long long)x->index + 1);
     }

@@ -8,6 +8,9 @@
  *            a = 0.5, b = 0.5 i.e. sqrt(I * mz), plus the adjacent-peak ratio term), 0..1
  *   rmf      reverse match factor: the same, ignoring query peaks absent from the library
  *            spectrum, 0..1
+ *   wmf      mass-weighted match factor: the MF algorithm with dot-product weights
+ *            I^a * mz^wmf_mz_power (default sqrt(I) * mz), over the m/z range both spectra
+ *            cover; npswatch's default ranking score (docs/algorithms.md says why), 0..1
  *   cosine   cosine of the weight vectors I^a * mz^b, 0..1
  *   entropy  spectral entropy similarity (Li et al., Nat Methods 2021), 0..1
  *
@@ -27,13 +30,14 @@ extern "C" {
 typedef enum npsw_score_kind {
     NPSW_SCORE_MF = 0,
     NPSW_SCORE_RMF,
+    NPSW_SCORE_WMF,
     NPSW_SCORE_COSINE,
     NPSW_SCORE_ENTROPY,
     NPSW_SCORE_COUNT
 } npsw_score_kind;
 
 const char *npsw_score_name(npsw_score_kind k);
-/* "mf", "rmf", "cosine", "entropy" -> kind; NPSW_EINVAL otherwise. */
+/* "mf", "rmf", "wmf", "cosine", "entropy" -> kind; NPSW_EINVAL otherwise. */
 int npsw_score_from_name(const char *name);
 
 /* A read-only view of a cleaned spectrum's peaks (ascending m/z, base peak 999). */
@@ -53,6 +57,7 @@ typedef struct npsw_score_params {
     double mz_min;      /* peaks below this m/z are ignored by every score; default 0 */
     int common_range;   /* 1: also ignore peaks below the other spectrum's lowest m/z, i.e.
                            compare within the m/z range both spectra cover; default 0 */
+    double wmf_mz_power; /* m/z power of the wmf weights; default 1.0 */
 } npsw_score_params;
 
 /* The peaks of q and l that the scores compare: both cut at the same lower m/z limit
@@ -64,7 +69,7 @@ npsw_score_params npsw_score_params_default(void);
 int npsw_score_params_check(const npsw_score_params *p, npsw_err *err) NPSW_WUR;
 
 typedef struct npsw_scores {
-    double mf, rmf, cosine, entropy; /* 0..1 */
+    double mf, rmf, wmf, cosine, entropy; /* 0..1 */
     uint32_t n_matched;              /* peaks matched one-to-one */
 } npsw_scores;
 
@@ -79,6 +84,7 @@ static inline double npsw_scores_get(const npsw_scores *s, npsw_score_kind k)
 {
     return k == NPSW_SCORE_MF ? s->mf
          : k == NPSW_SCORE_RMF ? s->rmf
+         : k == NPSW_SCORE_WMF ? s->wmf
          : k == NPSW_SCORE_COSINE ? s->cosine
                                   : s->entropy;
 }

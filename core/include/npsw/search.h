@@ -26,7 +26,7 @@ typedef void (*npsw_progress_fn)(void *user, uint64_t done, uint64_t total);
 
 typedef struct npsw_search_opts {
     uint32_t k;               /* hits per query; default 5, at most NPSW_MAX_K */
-    npsw_score_kind score;    /* ranking score; default NPSW_SCORE_MF */
+    npsw_score_kind score;    /* ranking score; default NPSW_SCORE_WMF */
     int threads;              /* 0 = OpenMP default */
     npsw_score_params params; /* matching and weights; nominal is taken from the library */
     double precursor_tol_da;  /* > 0: only library spectra whose precursor m/z is within this of
