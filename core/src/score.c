@@ -261,8 +261,14 @@ static double mf_value(const mf_acc *a)
 
 #define STACK_PEAKS 1024
 
-void npsw_score_pair(const npsw_peaks *q_in, const npsw_peaks *l_in, const npsw_score_params *p,
+void npsw_score_pair(const npsw_peaks *q, const npsw_peaks *l, const npsw_score_params *p,
                      npsw_scores *out)
+{
+    npsw_score_pair_want(q, l, p, NPSW_SCORES_ALL, out);
+}
+
+void npsw_score_pair_want(const npsw_peaks *q_in, const npsw_peaks *l_in,
+                          const npsw_score_params *p, unsigned want, npsw_scores *out)
 {
     memset(out, 0, sizeof *out);
     npsw_peaks qv, lv;
@@ -284,8 +290,13 @@ void npsw_score_pair(const npsw_peaks *q_in, const npsw_peaks *l_in, const npsw_
     int np = match_peaks(q, l, p, mq, ml);
     if (np <= 0) goto done;
     out->n_matched = (uint32_t)np;
-    npsw_entropy_weights(q->in, q->n, eq);
-    npsw_entropy_weights(l->in, l->n, el);
+    const int want_ent = want & (1u << NPSW_SCORE_ENTROPY);
+    const int want_nist = want & ((1u << NPSW_SCORE_MF) | (1u << NPSW_SCORE_RMF) | (1u << NPSW_SCORE_COSINE));
+    const int want_wmf = want & (1u << NPSW_SCORE_WMF);
+    if (want_ent) {
+        npsw_entropy_weights(q->in, q->n, eq);
+        npsw_entropy_weights(l->in, l->n, el);
+    }
 
     const double a = p->int_power, b = p->mz_power, thr = p->ignore_at_or_below;
     const double b2 = p->wmf_mz_power;
@@ -305,30 +316,38 @@ void npsw_score_pair(const npsw_peaks *q_in, const npsw_peaks *l_in, const npsw_
             continue;
         }
         if (i < q->n && (j >= l->n || q->mz[i] <= l->mz[j])) {
-            double iu = q->in[i], pu = pow(iu, a), wu = pu * pow(q->mz[i], b);
-            double wu2 = pu * pow(q->mz[i], b2);
+            double iu = q->in[i], pu = npsw_pow_fast(iu, a);
+            double wu = want_nist ? pu * npsw_pow_fast(q->mz[i], b) : 0;
+            double wu2 = want_wmf ? pu * npsw_pow_fast(q->mz[i], b2) : 0;
             int in_range = q->mz[i] >= lo;
             cu += wu * wu;
             if (mq[i] >= 0) {
                 uint32_t k = (uint32_t)mq[i];
-                double il = l->in[k], pl = pow(il, a), wl = pl * pow(l->mz[k], b);
-                cl += wl * wl;
-                cul += wu * wl;
-                ent += npsw_entropy_pair_term(eq[i], el[k]);
-                mf_both(&f, q->mz[i], iu, il, wu, wl, thr);
-                mf_both(&r, q->mz[i], iu, il, wu, wl, thr);
-                if (in_range) mf_both(&g, q->mz[i], iu, il, wu2, pl * pow(l->mz[k], b2), thr);
+                double il = l->in[k], pl = npsw_pow_fast(il, a);
+                if (want_nist) {
+                    double wl = pl * npsw_pow_fast(l->mz[k], b);
+                    cl += wl * wl;
+                    cul += wu * wl;
+                    mf_both(&f, q->mz[i], iu, il, wu, wl, thr);
+                    mf_both(&r, q->mz[i], iu, il, wu, wl, thr);
+                }
+                if (want_ent) ent += npsw_entropy_pair_term(eq[i], el[k]);
+                if (want_wmf && in_range)
+                    mf_both(&g, q->mz[i], iu, il, wu2, pl * npsw_pow_fast(l->mz[k], b2), thr);
             } else {
-                mf_only_u(&f, iu, wu, thr); /* RMF ignores query peaks absent from the library */
-                if (in_range) mf_only_u(&g, iu, wu2, thr);
+                if (want_nist) mf_only_u(&f, iu, wu, thr); /* RMF ignores query-only peaks */
+                if (want_wmf && in_range) mf_only_u(&g, iu, wu2, thr);
             }
             i++;
         } else {
-            double il = l->in[j], pl = pow(il, a), wl = pl * pow(l->mz[j], b);
-            cl += wl * wl;
-            mf_only_l(&f, il, wl, thr);
-            mf_only_l(&r, il, wl, thr);
-            if (l->mz[j] >= lo) mf_only_l(&g, il, pl * pow(l->mz[j], b2), thr);
+            double il = l->in[j], pl = npsw_pow_fast(il, a);
+            if (want_nist) {
+                double wl = pl * npsw_pow_fast(l->mz[j], b);
+                cl += wl * wl;
+                mf_only_l(&f, il, wl, thr);
+                mf_only_l(&r, il, wl, thr);
+            }
+            if (want_wmf && l->mz[j] >= lo) mf_only_l(&g, il, pl * npsw_pow_fast(l->mz[j], b2), thr);
             j++;
         }
     }

@@ -98,8 +98,8 @@ static double ref_mf(const event *ev_all, size_t n_all, const npsw_score_params 
     /* term 1: weighted cosine squared */
     for (size_t k = 0; k < n; k++) {
         const event *e = &ev[k];
-        double wu = e->iu > 0 ? pow(e->iu, a) * pow(e->mzu, b) : 0;
-        double wl = e->il > 0 ? pow(e->il, a) * pow(e->mzl, b) : 0;
+        double wu = e->iu > 0 ? npsw_pow_fast(e->iu, a) * npsw_pow_fast(e->mzu, b) : 0;
+        double wl = e->il > 0 ? npsw_pow_fast(e->il, a) * npsw_pow_fast(e->mzl, b) : 0;
         if (e->type == EV_BOTH && (e->iu > thr || e->il > thr)) {
             sul += wu * wl;
             suu += wu * wu;
@@ -213,8 +213,8 @@ static void ref_pair(const npsw_peaks *q, const npsw_peaks *l, const npsw_score_
     out->wmf = ref_mf(ev, n, p, 0, qlo > llo ? qlo : llo, p->wmf_mz_power);
     double dot = 0, nu = 0, nl = 0, ent = 0;
     for (size_t k = 0; k < n; k++) {
-        double wu = ev[k].iu > 0 ? pow(ev[k].iu, p->int_power) * pow(ev[k].mzu, p->mz_power) : 0;
-        double wl = ev[k].il > 0 ? pow(ev[k].il, p->int_power) * pow(ev[k].mzl, p->mz_power) : 0;
+        double wu = ev[k].iu > 0 ? npsw_pow_fast(ev[k].iu, p->int_power) * npsw_pow_fast(ev[k].mzu, p->mz_power) : 0;
+        double wl = ev[k].il > 0 ? npsw_pow_fast(ev[k].il, p->int_power) * npsw_pow_fast(ev[k].mzl, p->mz_power) : 0;
         dot += wu * wl;
         nu += wu * wu;
         nl += wl * wl;

@@ -106,9 +106,16 @@ static int hit_cmp(const void *a, const void *b)
     return ranks_before(x, y) ? -1 : ranks_before(y, x) ? 1 : 0;
 }
 
-static uint32_t topk_finish(topk *t)
+/* Sort the kept hits and compute every score for them. */
+static uint32_t topk_finish(topk *t, const npsw_lib *lib, const npsw_spectrum *q,
+                            const npsw_search_opts *o)
 {
     qsort(t->h, t->n, sizeof *t->h, hit_cmp);
+    npsw_peaks qp = {q->mz, q->intensity, q->n};
+    for (uint32_t i = 0; i < t->n; i++) {
+        npsw_peaks lp = npsw_lib_peaks(lib, t->h[i].index);
+        npsw_score_pair(&qp, &lp, &o->params, &t->h[i].all);
+    }
     return t->n;
 }
 
@@ -128,8 +135,8 @@ static void score_one(const npsw_lib *lib, uint64_t s, const npsw_peaks *qp,
     npsw_hit h;
     if (use_ref)
         npsw_score_pair_ref(qp, &lp, &o->params, &h.all);
-    else
-        npsw_score_pair(qp, &lp, &o->params, &h.all);
+    else /* only the ranking score; the others are filled in for the final hits */
+        npsw_score_pair_want(qp, &lp, &o->params, 1u << o->score, &h.all);
     h.score = npsw_scores_get(&h.all, o->score);
     h.index = s;
     if (h.score > 0 && h.all.n_matched >= (o->min_matched ? o->min_matched : 1)) topk_push(t, &h);
@@ -166,7 +173,7 @@ int npsw_search_brute(const npsw_lib *lib, const npsw_spectrum *queries, size_t 
             for (uint64_t s = 0; s < lib->n; s++)
                 if (precursor_ok(lib, s, &queries[qi], o.precursor_tol_da))
                     score_one(lib, s, &qp, &o, use_ref, &t);
-        nhits[qi] = topk_finish(&t);
+        nhits[qi] = topk_finish(&t, lib, &queries[qi], &o);
     }
     return 0;
 }
@@ -205,12 +212,12 @@ static int prepare(const npsw_lib *lib, const npsw_search_opts *o, prepared *p)
     p->nl_all = calloc(lib->n ? lib->n : 1, sizeof *p->nl_all);
     if (!p->w || !p->nl_thr || !p->nl_all) return NPSW_ENOMEM;
     for (uint32_t m = 0; m <= x->max_mz; m++) {
-        double mzb = pow((double)m, b);
-        for (uint64_t k = x->bin_start[m]; k < x->bin_start[m + 1]; k++) p->w[k] = pow(x->in[k], a) * mzb;
+        double mzb = npsw_pow_fast((double)m, b);
+        for (uint64_t k = x->bin_start[m]; k < x->bin_start[m + 1]; k++) p->w[k] = npsw_pow_fast(x->in[k], a) * mzb;
     }
     for (uint64_t s = 0; s < lib->n; s++) {
         for (uint64_t k = lib->offsets[s]; k < lib->offsets[s + 1]; k++) {
-            double w = pow(lib->in[k], a) * pow(lib->mz[k], b);
+            double w = npsw_pow_fast(lib->in[k], a) * npsw_pow_fast(lib->mz[k], b);
             p->nl_all[s] += w * w;
             if (lib->in[k] > thr) p->nl_thr[s] += w * w;
         }
@@ -229,7 +236,7 @@ static int prepare(const npsw_lib *lib, const npsw_search_opts *o, prepared *p)
         for (uint64_t s = 0; s < lib->n; s++) {
             double acc = 0;
             for (uint64_t k = lib->offsets[s + 1]; k-- > lib->offsets[s];) {
-                double w = pow(lib->in[k], a) * pow(lib->mz[k], b2);
+                double w = npsw_pow_fast(lib->in[k], a) * npsw_pow_fast(lib->mz[k], b2);
                 if (lib->in[k] > thr) acc += w * w;
                 suf[k] = acc;
             }
@@ -238,7 +245,7 @@ static int prepare(const npsw_lib *lib, const npsw_search_opts *o, prepared *p)
         for (uint64_t s = 0; s < lib->n; s++)
             for (uint64_t k = lib->offsets[s]; k < lib->offsets[s + 1]; k++) {
                 uint64_t at = fill[(uint32_t)lib->mz[k]]++;
-                p->w2[at] = pow(lib->in[k], a) * pow(lib->mz[k], b2);
+                p->w2[at] = npsw_pow_fast(lib->in[k], a) * npsw_pow_fast(lib->mz[k], b2);
                 p->lsuf2[at] = suf[k];
             }
         free(suf);
@@ -384,7 +391,7 @@ static void search_one_indexed(const npsw_lib *lib, const prepared *p, const nps
     const npsw_score_kind kind = o->score;
     double nq_thr = 0, nq_all = 0;
     for (uint32_t i = 0; i < qp.n; i++) {
-        w->wq[i] = pow(qp.in[i], a) * pow(qp.mz[i], b);
+        w->wq[i] = npsw_pow_fast(qp.in[i], a) * npsw_pow_fast(qp.mz[i], b);
         nq_all += w->wq[i] * w->wq[i];
         if (qp.in[i] > thr) nq_thr += w->wq[i] * w->wq[i];
     }
@@ -392,7 +399,7 @@ static void search_one_indexed(const npsw_lib *lib, const prepared *p, const nps
     if (kind == NPSW_SCORE_WMF) {
         w->qsuf2[qp.n] = 0;
         for (uint32_t i = qp.n; i-- > 0;) {
-            w->wq2[i] = pow(qp.in[i], a) * pow(qp.mz[i], o->params.wmf_mz_power);
+            w->wq2[i] = npsw_pow_fast(qp.in[i], a) * npsw_pow_fast(qp.mz[i], o->params.wmf_mz_power);
             w->qsuf2[i] = w->qsuf2[i + 1] + (qp.in[i] > thr ? w->wq2[i] * w->wq2[i] : 0);
         }
     }
@@ -523,7 +530,7 @@ int npsw_search(const npsw_lib *lib, const npsw_spectrum *queries, size_t nq,
             topk t = {hits + qi * o.k, 0, o.k};
             if (ok && queries[qi].n)
                 search_one_indexed(lib, &p, &queries[qi], &o, nsel, &w, &t, &n_cand, &n_scored);
-            nhits[qi] = topk_finish(&t);
+            nhits[qi] = topk_finish(&t, lib, &queries[qi], &o);
             if (o.progress) {
                 uint64_t d;
 #pragma omp atomic capture

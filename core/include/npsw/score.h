@@ -19,6 +19,7 @@
 #ifndef NPSW_SCORE_H
 #define NPSW_SCORE_H
 
+#include <math.h>
 #include <stdint.h>
 
 #include "npsw/err.h"
@@ -76,6 +77,12 @@ typedef struct npsw_scores {
 /* All scores of query q against library spectrum l. */
 void npsw_score_pair(const npsw_peaks *q, const npsw_peaks *l, const npsw_score_params *p,
                      npsw_scores *out);
+/* Only the scores whose bits (1u << kind) are set in `want`; the others are left 0. Each score
+ * has the same value as from npsw_score_pair(). The search ranks with this. */
+void npsw_score_pair_want(const npsw_peaks *q, const npsw_peaks *l, const npsw_score_params *p,
+                          unsigned want, npsw_scores *out);
+#define NPSW_SCORES_ALL ((1u << NPSW_SCORE_COUNT) - 1)
+
 /* Plain reference implementation of the same scores (slow; for tests). */
 void npsw_score_pair_ref(const npsw_peaks *q, const npsw_peaks *l, const npsw_score_params *p,
                          npsw_scores *out);
@@ -87,6 +94,18 @@ static inline double npsw_scores_get(const npsw_scores *s, npsw_score_kind k)
          : k == NPSW_SCORE_WMF ? s->wmf
          : k == NPSW_SCORE_COSINE ? s->cosine
                                   : s->entropy;
+}
+
+/* The weight of a peak, I^a * mz^b, computed as the product of the two powers; the common
+ * exponents 0.5 and 1 take sqrt() and the identity instead of pow() (same value up to pow's
+ * rounding, much faster). Every implementation uses this one function, so they agree bitwise. */
+static inline double npsw_pow_fast(double x, double e)
+{
+    return e == 0.5 ? sqrt(x) : e == 1.0 ? x : pow(x, e);
+}
+static inline double npsw_weight(double in, double mz, double a, double b)
+{
+    return npsw_pow_fast(in, a) * npsw_pow_fast(mz, b);
 }
 
 /* NIST's displayed integer: floor(1000 * x), capped at 999, 0 for x <= 0. */
