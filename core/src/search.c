@@ -180,99 +180,113 @@ int npsw_search_brute(const npsw_lib *lib, const npsw_spectrum *queries, size_t 
 
 /* ---- indexed search -------------------------------------------------------------------- */
 
-/* Per-search tables derived from the library for the chosen weights. */
+static int is_mf_family(npsw_score_kind k)
+{
+    return k == NPSW_SCORE_MF || k == NPSW_SCORE_RMF || k == NPSW_SCORE_WMF;
+}
+
+/* Per-search tables derived from the library for the chosen score. */
 typedef struct prepared {
-    double *w;      /* per posting: I^a * mz^b */
-    double *e;      /* per posting: entropy-weighted intensity (entropy score only) */
-    double *nl_thr; /* per spectrum: sum of w^2 over peaks above the MF threshold */
-    double *nl_all; /* per spectrum: sum of w^2 over all peaks */
-    double *w2;     /* wmf only, per posting: I^a * mz^wmf_mz_power */
-    double *lsuf2;  /* wmf only, per posting: sum of w2^2 over the peaks of its spectrum from this
-                       one upwards that are above the MF threshold */
+    double *w;      /* per posting: I^a * mz^b, b = the score's m/z power */
+    uint32_t *g;    /* per posting: global index of the library peak it comes from */
+    double *e;      /* entropy: per posting, entropy-weighted intensity */
+    double *nl_all; /* cosine: per spectrum, sum of w^2 over all peaks */
+    double *lsuf;   /* MF family: per library peak, sum of w^2 over the counted peaks (intensity
+                       above the threshold) of its spectrum from this peak upwards */
+    uint32_t *cl;   /* MF family: per posting, counted library peaks before its peak (peaks in
+                       library order, the whole library: differences count peaks in between) */
+    double *rl;     /* MF family: per posting, sqrt(intensity) (the ratio term's weight) */
 } prepared;
 
 static void prepared_free(prepared *p)
 {
     free(p->w);
+    free(p->g);
     free(p->e);
-    free(p->nl_thr);
     free(p->nl_all);
-    free(p->w2);
-    free(p->lsuf2);
+    free(p->lsuf);
+    free(p->cl);
+    free(p->rl);
+}
+
+static double score_mz_power(const npsw_search_opts *o)
+{
+    return o->score == NPSW_SCORE_WMF ? o->params.wmf_mz_power : o->params.mz_power;
 }
 
 static int prepare(const npsw_lib *lib, const npsw_search_opts *o, prepared *p)
 {
     memset(p, 0, sizeof *p);
     const npsw_nominal_index *x = &lib->idx;
-    uint64_t np = x->bin_start[x->max_mz + 1];
-    const double a = o->params.int_power, b = o->params.mz_power, thr = o->params.ignore_at_or_below;
+    const uint64_t np = lib->n_peaks, n = lib->n;
+    const double a = o->params.int_power, b = score_mz_power(o), thr = o->params.ignore_at_or_below;
+    if (np >= UINT32_MAX) return NPSW_ELIMIT;
     p->w = malloc((np ? np : 1) * sizeof *p->w);
-    p->nl_thr = calloc(lib->n ? lib->n : 1, sizeof *p->nl_thr);
-    p->nl_all = calloc(lib->n ? lib->n : 1, sizeof *p->nl_all);
-    if (!p->w || !p->nl_thr || !p->nl_all) return NPSW_ENOMEM;
-    for (uint32_t m = 0; m <= x->max_mz; m++) {
-        double mzb = npsw_pow_fast((double)m, b);
-        for (uint64_t k = x->bin_start[m]; k < x->bin_start[m + 1]; k++) p->w[k] = npsw_pow_fast(x->in[k], a) * mzb;
-    }
-    for (uint64_t s = 0; s < lib->n; s++) {
+    p->g = malloc((np ? np : 1) * sizeof *p->g);
+    uint64_t *fill = malloc(((size_t)x->max_mz + 1) * sizeof *fill);
+    if (!p->w || !p->g || !fill) goto nomem;
+    /* posting order: scatter every peak to its bin, as the index was built */
+    memcpy(fill, x->bin_start, ((size_t)x->max_mz + 1) * sizeof *fill);
+    for (uint64_t s = 0; s < n; s++)
         for (uint64_t k = lib->offsets[s]; k < lib->offsets[s + 1]; k++) {
-            double w = npsw_pow_fast(lib->in[k], a) * npsw_pow_fast(lib->mz[k], b);
-            p->nl_all[s] += w * w;
-            if (lib->in[k] > thr) p->nl_thr[s] += w * w;
+            uint64_t at = fill[(uint32_t)lib->mz[k]]++;
+            p->w[at] = npsw_weight(lib->in[k], lib->mz[k], a, b);
+            p->g[at] = (uint32_t)k;
         }
-    }
-    if (o->score == NPSW_SCORE_WMF) {
-        const double b2 = o->params.wmf_mz_power;
-        p->w2 = malloc((np ? np : 1) * sizeof *p->w2);
-        p->lsuf2 = malloc((np ? np : 1) * sizeof *p->lsuf2);
-        double *suf = malloc((lib->n_peaks ? lib->n_peaks : 1) * sizeof *suf);
-        uint64_t *fill = malloc(((size_t)x->max_mz + 1) * sizeof *fill);
-        if (!p->w2 || !p->lsuf2 || !suf || !fill) {
-            free(suf);
-            free(fill);
-            return NPSW_ENOMEM;
+    if (is_mf_family(o->score)) {
+        p->lsuf = malloc((np ? np : 1) * sizeof *p->lsuf);
+        p->cl = malloc((np ? np : 1) * sizeof *p->cl);
+        p->rl = malloc((np ? np : 1) * sizeof *p->rl);
+        uint32_t *before = malloc((np ? np : 1) * sizeof *before);
+        if (!p->lsuf || !p->cl || !p->rl || !before) {
+            free(before);
+            goto nomem;
         }
-        for (uint64_t s = 0; s < lib->n; s++) {
+        uint32_t c = 0;
+        for (uint64_t k = 0; k < np; k++) {
+            before[k] = c;
+            c += lib->in[k] > thr;
+        }
+        for (uint64_t k = 0; k < np; k++) { /* to posting order: sequential reads in the walk */
+            p->cl[k] = before[p->g[k]];
+            p->rl[k] = sqrt((double)x->in[k]);
+        }
+        free(before);
+        for (uint64_t s = 0; s < n; s++) {
             double acc = 0;
             for (uint64_t k = lib->offsets[s + 1]; k-- > lib->offsets[s];) {
-                double w = npsw_pow_fast(lib->in[k], a) * npsw_pow_fast(lib->mz[k], b2);
+                double w = npsw_weight(lib->in[k], lib->mz[k], a, b);
                 if (lib->in[k] > thr) acc += w * w;
-                suf[k] = acc;
+                p->lsuf[k] = acc;
             }
         }
-        memcpy(fill, x->bin_start, ((size_t)x->max_mz + 1) * sizeof *fill);
-        for (uint64_t s = 0; s < lib->n; s++)
+    } else if (o->score == NPSW_SCORE_COSINE) {
+        p->nl_all = calloc(n ? n : 1, sizeof *p->nl_all);
+        if (!p->nl_all) goto nomem;
+        for (uint64_t s = 0; s < n; s++)
             for (uint64_t k = lib->offsets[s]; k < lib->offsets[s + 1]; k++) {
-                uint64_t at = fill[(uint32_t)lib->mz[k]]++;
-                p->w2[at] = npsw_pow_fast(lib->in[k], a) * npsw_pow_fast(lib->mz[k], b2);
-                p->lsuf2[at] = suf[k];
+                double w = npsw_weight(lib->in[k], lib->mz[k], a, b);
+                p->nl_all[s] += w * w;
             }
-        free(suf);
-        free(fill);
-    }
-    if (o->score == NPSW_SCORE_ENTROPY) {
-        /* entropy weights per spectrum, then scattered to posting order */
+    } else { /* entropy */
         p->e = malloc((np ? np : 1) * sizeof *p->e);
-        double *ew = malloc((lib->n_peaks ? lib->n_peaks : 1) * sizeof *ew);
-        uint64_t *fill = malloc(((size_t)x->max_mz + 1) * sizeof *fill);
-        if (!p->e || !ew || !fill) {
+        double *ew = malloc((np ? np : 1) * sizeof *ew);
+        if (!p->e || !ew) {
             free(ew);
-            free(fill);
-            return NPSW_ENOMEM;
+            goto nomem;
         }
-        for (uint64_t s = 0; s < lib->n; s++)
+        for (uint64_t s = 0; s < n; s++)
             npsw_entropy_weights(lib->in + lib->offsets[s],
                                  (uint32_t)(lib->offsets[s + 1] - lib->offsets[s]),
                                  ew + lib->offsets[s]);
-        memcpy(fill, x->bin_start, ((size_t)x->max_mz + 1) * sizeof *fill);
-        for (uint64_t s = 0; s < lib->n; s++)
-            for (uint64_t k = lib->offsets[s]; k < lib->offsets[s + 1]; k++)
-                p->e[fill[(uint32_t)lib->mz[k]]++] = ew[k];
+        for (uint64_t k = 0; k < np; k++) p->e[k] = ew[p->g[k]];
         free(ew);
-        free(fill);
     }
+    free(fill);
     return 0;
+nomem:
+    free(fill);
+    return NPSW_ENOMEM;
 }
 
 typedef struct cand {
@@ -280,91 +294,111 @@ typedef struct cand {
     uint32_t s;
 } cand;
 
+#define NO_PEAK UINT32_MAX
+
+/* MF family: the NIST algorithm followed pair by pair for one library spectrum
+ * (docs/algorithms.md, "Exact search"); one cache line, so a posting touches one line. */
+typedef struct mf_state {
+    double acc;           /* sum of w_q w_l over counted pairs */
+    double xuu;           /* MF, WMF: w_q^2 of counted pairs whose query side is at or below the
+                             threshold; RMF: w_q^2 of all counted pairs */
+    double xll;           /* w_l^2 of counted pairs whose library side is at or below it */
+    double srm, sm;       /* ratio term sums */
+    double prev_rl;       /* previous counted pair: sqrt of its library intensity */
+    uint32_t n1, n2;      /* counted pairs, ratio terms */
+    uint32_t lastq;       /* previous counted pair: query peak (NO_PEAK: none yet) */
+    uint32_t prev_cl;     /* previous counted pair: counted library peaks up to and including it */
+} mf_state;
+
+/* Per-thread buffers, one entry per library spectrum (reset after each query for the spectra
+ * it touched) or per query peak. */
 typedef struct scratch {
-    double *acc, *acc2, *acc3;
-    uint32_t *shared, *counted;
-    uint32_t *touched;
+    uint32_t *shared;  /* postings met (= matched peaks) */
+    uint32_t *touched; /* spectra met by this query, in order of first meeting */
+    double *acc;       /* cosine: dot product; entropy: the sum of pair terms */
+    mf_state *mf;      /* MF family */
     cand *c;
-    uint32_t *sel; /* heap of candidate positions for the first pass */
-    double *wq, *eq, *wq2, *qsuf2;
+    uint32_t *sel;     /* heap of candidate positions for the first pass */
+    double *wq, *eq, *qsuf, *rq; /* per query peak: weight, entropy weight, suffix sum of counted
+                                    w^2, sqrt(intensity) */
+    uint32_t *cq;      /* per query peak: counted query peaks before it */
 } scratch;
 
 static void scratch_free(scratch *w)
 {
-    free(w->acc);
-    free(w->acc2);
-    free(w->acc3);
     free(w->shared);
-    free(w->counted);
     free(w->touched);
+    free(w->acc);
+    free(w->mf);
     free(w->c);
     free(w->sel);
     free(w->wq);
     free(w->eq);
-    free(w->wq2);
-    free(w->qsuf2);
+    free(w->qsuf);
+    free(w->rq);
+    free(w->cq);
 }
 
-static int scratch_alloc(scratch *w, uint64_t n, uint32_t max_q, uint32_t nsel)
+static int scratch_alloc(scratch *w, uint64_t n, uint32_t max_q, uint32_t nsel, int mf_family)
 {
     memset(w, 0, sizeof *w);
-    size_t m = n ? n : 1;
-    w->acc = calloc(m, sizeof *w->acc);
-    w->acc2 = calloc(m, sizeof *w->acc2);
-    w->acc3 = calloc(m, sizeof *w->acc3);
-    w->shared = calloc(m, sizeof *w->shared);
-    w->counted = calloc(m, sizeof *w->counted);
-    w->touched = malloc(m * sizeof *w->touched);
-    w->c = malloc(m * sizeof *w->c);
-    w->sel = malloc((nsel ? nsel : 1) * sizeof *w->sel);
-    w->wq = malloc((max_q ? max_q : 1) * sizeof *w->wq);
-    w->eq = malloc((max_q ? max_q : 1) * sizeof *w->eq);
-    w->wq2 = malloc((max_q ? max_q : 1) * sizeof *w->wq2);
-    w->qsuf2 = malloc(((size_t)max_q + 1) * sizeof *w->qsuf2);
-    return (w->acc && w->acc2 && w->acc3 && w->shared && w->counted && w->touched && w->c &&
-            w->sel && w->wq && w->eq && w->wq2 && w->qsuf2)
-               ? 0
-               : NPSW_ENOMEM;
+    size_t m = n ? n : 1, mq = (size_t)max_q + 1;
+    int ok = (w->shared = calloc(m, sizeof *w->shared)) && (w->touched = malloc(m * sizeof *w->touched)) &&
+             (w->acc = calloc(m, sizeof *w->acc)) && (w->c = malloc(m * sizeof *w->c)) &&
+             (w->sel = malloc((nsel ? nsel : 1) * sizeof *w->sel)) &&
+             (w->wq = malloc(mq * sizeof *w->wq)) && (w->eq = malloc(mq * sizeof *w->eq)) &&
+             (w->qsuf = malloc(mq * sizeof *w->qsuf)) && (w->rq = malloc(mq * sizeof *w->rq)) &&
+             (w->cq = malloc(mq * sizeof *w->cq));
+    if (ok && mf_family) {
+        ok = (w->mf = calloc(m, sizeof *w->mf)) != NULL;
+        if (ok)
+            for (size_t i = 0; i < m; i++) w->mf[i].lastq = NO_PEAK;
+    }
+    return ok ? 0 : NPSW_ENOMEM;
 }
 
-/* Upper bound of the ranking score of spectrum s from the accumulated shared-peak sums. */
-static double upper_bound(npsw_score_kind kind, const scratch *w, const prepared *p, uint32_t s,
-                          double nq_thr, double nq_all)
+/* First index in the ascending array v[0..n) with v[i] >= x. */
+static uint64_t lower_bound(const double *v, uint64_t n, double x)
 {
-    double bnd;
-    switch (kind) {
-    case NPSW_SCORE_MF:
-    case NPSW_SCORE_RMF: {
-        uint32_t c = w->counted[s];
-        if (c == 0) return 0;
-        double den = (kind == NPSW_SCORE_MF ? nq_thr : w->acc2[s]) * p->nl_thr[s];
-        double t = den > 0 ? w->acc[s] * w->acc[s] / den : 1;
-        if (t > 1) t = 1;
-        /* MF = (n1 t1 + n2 t2)/(n1 + n2) with t1 <= t, t2 <= 1, n1 = c, n2 <= c - 1 */
-        bnd = (c * t + (c - 1)) / (2.0 * c - 1);
-        break;
+    uint64_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < x) lo = mid + 1;
+        else hi = mid;
     }
-    case NPSW_SCORE_WMF: {
-        /* wmf compares from lo = the higher of the two lowest m/z. The first shared bin m0 (the
-         * first one met, since query peaks ascend) is >= lo, so the query's and the library's
-         * counted peaks from m0 up (acc2, acc3) bound the two norms from below. */
-        uint32_t c = w->counted[s];
-        if (c == 0) return 0;
-        double den = w->acc2[s] * w->acc3[s];
-        double t = den > 0 ? w->acc[s] * w->acc[s] / den : 1;
-        if (t > 1) t = 1;
-        bnd = (c * t + (c - 1)) / (2.0 * c - 1);
-        break;
+    return lo;
+}
+
+/* The MF-family score of spectrum s from its accumulated pair-by-pair sums: the same quantities
+ * npsw_score_pair() computes, summed in another order (so equal up to rounding). */
+static double mf_family_value(const npsw_lib *lib, const prepared *p, const scratch *w,
+                              const npsw_peaks *qp, npsw_score_kind kind, uint32_t s)
+{
+    const mf_state *f = &w->mf[s];
+    if (f->n1 == 0) return 0;
+    uint64_t off = lib->offsets[s], end = lib->offsets[s + 1];
+    double uu, ll;
+    if (kind == NPSW_SCORE_RMF) {
+        uu = f->xuu;
+        ll = p->lsuf[off] + f->xll;
+    } else if (kind == NPSW_SCORE_MF) {
+        uu = w->qsuf[0] + f->xuu;
+        ll = p->lsuf[off] + f->xll;
+    } else { /* wmf: from the higher of the two lowest m/z */
+        double qlo = qp->mz[0], llo = lib->mz[off];
+        if (llo > qlo) {
+            uu = w->qsuf[lower_bound(qp->mz, qp->n, llo)] + f->xuu;
+            ll = p->lsuf[off] + f->xll;
+        } else {
+            uu = w->qsuf[0] + f->xuu;
+            ll = p->lsuf[off + lower_bound(lib->mz + off, end - off, qlo)] + f->xll;
+        }
     }
-    case NPSW_SCORE_COSINE: {
-        double den = nq_all * p->nl_all[s];
-        bnd = den > 0 ? w->acc[s] / sqrt(den) : 0;
-        break;
-    }
-    default: bnd = w->acc[s]; break;
-    }
-    /* summation order differs from npsw_score_pair(): leave room for rounding */
-    return bnd * (1 + 1e-9) + 1e-12;
+    if (!(uu > 0) || !(ll > 0)) return 0;
+    double t1 = f->acc * f->acc / (uu * ll);
+    if (t1 > 1) t1 = 1;
+    if (!(f->sm > 0)) return t1;
+    return (t1 * f->n1 + (f->srm / f->sm) * f->n2) / (f->n1 + f->n2);
 }
 
 static void sel_sift_down(uint32_t *h, uint32_t n, const cand *c, uint32_t i)
@@ -387,68 +421,83 @@ static void search_one_indexed(const npsw_lib *lib, const prepared *p, const nps
 {
     const npsw_nominal_index *x = &lib->idx;
     npsw_peaks qp = query_peaks(q);
-    const double a = o->params.int_power, b = o->params.mz_power, thr = o->params.ignore_at_or_below;
+    const double a = o->params.int_power, b = score_mz_power(o), thr = o->params.ignore_at_or_below;
     const npsw_score_kind kind = o->score;
-    double nq_thr = 0, nq_all = 0;
-    for (uint32_t i = 0; i < qp.n; i++) {
-        w->wq[i] = npsw_pow_fast(qp.in[i], a) * npsw_pow_fast(qp.mz[i], b);
+    const int mff = is_mf_family(kind), rmf = kind == NPSW_SCORE_RMF;
+    double nq_all = 0;
+    w->qsuf[qp.n] = 0;
+    for (uint32_t i = qp.n; i-- > 0;) {
+        w->wq[i] = npsw_weight(qp.in[i], qp.mz[i], a, b);
         nq_all += w->wq[i] * w->wq[i];
-        if (qp.in[i] > thr) nq_thr += w->wq[i] * w->wq[i];
+        w->qsuf[i] = w->qsuf[i + 1] + (qp.in[i] > thr ? w->wq[i] * w->wq[i] : 0);
+    }
+    w->cq[0] = 0;
+    for (uint32_t i = 0; i < qp.n; i++) {
+        w->cq[i + 1] = w->cq[i] + (qp.in[i] > thr);
+        w->rq[i] = sqrt((double)qp.in[i]);
     }
     if (kind == NPSW_SCORE_ENTROPY) npsw_entropy_weights(qp.in, qp.n, w->eq);
-    if (kind == NPSW_SCORE_WMF) {
-        w->qsuf2[qp.n] = 0;
-        for (uint32_t i = qp.n; i-- > 0;) {
-            w->wq2[i] = npsw_pow_fast(qp.in[i], a) * npsw_pow_fast(qp.mz[i], o->params.wmf_mz_power);
-            w->qsuf2[i] = w->qsuf2[i + 1] + (qp.in[i] > thr ? w->wq2[i] * w->wq2[i] : 0);
-        }
-    }
-    /* 1. accumulate over the postings of the query's bins */
+    /* 1. walk the postings of the query's bins in ascending m/z */
     uint32_t nt = 0;
     for (uint32_t i = 0; i < qp.n; i++) {
         double m = qp.mz[i];
         if (m < 0 || m > x->max_mz) continue;
         uint32_t bin = (uint32_t)m;
-        double iq = qp.in[i], wq = w->wq[i];
+        const double iq = qp.in[i], wq = w->wq[i];
         for (uint64_t k = x->bin_start[bin]; k < x->bin_start[bin + 1]; k++) {
             uint32_t s = x->spec[k];
-            if (w->shared[s]++ == 0) {
-                w->touched[nt++] = s;
-                if (kind == NPSW_SCORE_WMF) { /* first (lowest) shared bin */
-                    w->acc2[s] = w->qsuf2[i];
-                    w->acc3[s] = p->lsuf2[k];
+            if (w->shared[s]++ == 0) w->touched[nt++] = s;
+            if (!mff) {
+                w->acc[s] += kind == NPSW_SCORE_COSINE ? wq * p->w[k]
+                                                       : npsw_entropy_pair_term(w->eq[i], p->e[k]);
+                continue;
+            }
+            const double il = x->in[k], wl = p->w[k];
+            if (!(iq > thr || il > thr)) continue; /* both ignored: no effect at all */
+            mf_state *f = &w->mf[s];
+            const uint32_t cl = p->cl[k];
+            f->n1++;
+            f->acc += wq * wl;
+            if (rmf || iq <= thr) f->xuu += wq * wq;
+            if (il <= thr) f->xll += wl * wl;
+            uint32_t pq = f->lastq;
+            /* a counted peak in only one spectrum between this pair and the previous one breaks
+             * the chain; RMF does not count query-only peaks */
+            if (pq != NO_PEAK && cl == f->prev_cl && (rmf || w->cq[i] == w->cq[pq + 1])) {
+                double num = w->rq[i] * f->prev_rl, den = w->rq[pq] * p->rl[k];
+                if (num > 0 && den > 0) {
+                    f->srm += m * (num < den ? num / den : den / num);
+                    f->sm += m;
+                    f->n2++;
                 }
             }
-            switch (kind) {
-            case NPSW_SCORE_WMF:
-                if (iq > thr || x->in[k] > thr) {
-                    w->counted[s]++;
-                    w->acc[s] += w->wq2[i] * p->w2[k];
-                }
-                break;
-            case NPSW_SCORE_MF:
-            case NPSW_SCORE_RMF:
-                if (iq > thr || x->in[k] > thr) {
-                    w->counted[s]++;
-                    w->acc[s] += wq * p->w[k];
-                    w->acc2[s] += wq * wq;
-                }
-                break;
-            case NPSW_SCORE_COSINE: w->acc[s] += wq * p->w[k]; break;
-            default: w->acc[s] += npsw_entropy_pair_term(w->eq[i], p->e[k]); break;
-            }
+            f->lastq = i;
+            f->prev_rl = p->rl[k];
+            f->prev_cl = cl + (il > thr);
         }
     }
-    /* 2. bounds; reset the accumulators as we go */
+    /* 2. values (near-exact: only the summation order differs), reset as we go */
     uint32_t nc = 0;
     uint32_t min_matched = o->min_matched ? o->min_matched : 1;
     for (uint32_t k = 0; k < nt; k++) {
         uint32_t s = w->touched[k];
-        double bnd = upper_bound(kind, w, p, s, nq_thr, nq_all);
-        if (bnd > 0 && w->shared[s] >= min_matched && precursor_ok(lib, s, q, o->precursor_tol_da))
+        double v;
+        if (mff) {
+            v = mf_family_value(lib, p, w, &qp, kind, s);
+            memset(&w->mf[s], 0, sizeof w->mf[s]);
+            w->mf[s].lastq = NO_PEAK;
+        } else if (kind == NPSW_SCORE_COSINE) {
+            double den = nq_all * p->nl_all[s];
+            v = den > 0 ? w->acc[s] / sqrt(den) : 0;
+        } else {
+            v = w->acc[s];
+        }
+        /* leave room for rounding: the reported score comes from npsw_score_pair() */
+        double bnd = v * (1 + 1e-9) + 1e-12;
+        if (v > 0 && w->shared[s] >= min_matched && precursor_ok(lib, s, q, o->precursor_tol_da))
             w->c[nc++] = (cand){bnd, s};
-        w->acc[s] = w->acc2[s] = w->acc3[s] = 0;
-        w->shared[s] = w->counted[s] = 0;
+        w->acc[s] = 0;
+        w->shared[s] = 0;
     }
     *n_cand += nc;
     /* 3. score the nsel most promising first, so the K-th score rises early */
@@ -520,7 +569,7 @@ int npsw_search(const npsw_lib *lib, const npsw_spectrum *queries, size_t nq,
 #pragma omp parallel num_threads(nthreads) reduction(+ : n_cand, n_scored)
     {
         scratch w;
-        int ok = scratch_alloc(&w, lib->n, max_q, nsel) == 0;
+        int ok = scratch_alloc(&w, lib->n, max_q, nsel, is_mf_family(o.score)) == 0;
         if (!ok) {
 #pragma omp atomic write
             failed = 1;

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "reader_internal.h"
 
@@ -126,16 +127,9 @@ static const struct {
 static enum jkey lookup_label(const char *p, size_t len)
 {
     char norm[40];
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (c == ' ' || c == '-' || c == '/' || c == '_' || c == '\t') continue;
-        if (n == sizeof norm - 1) return J_OTHER;
-        norm[n++] = (char)toupper(c);
-    }
-    norm[n] = '\0';
+    if (npsw_key_normalise(p, len, " -/_\t", norm, sizeof norm) < 0) return J_OTHER;
     for (size_t i = 0; i < sizeof label_table / sizeof label_table[0]; i++)
-        if (strcmp(norm, label_table[i].label) == 0) return label_table[i].k;
+        if (strcasecmp(norm, label_table[i].label) == 0) return label_table[i].k;
     return J_OTHER;
 }
 

@@ -99,14 +99,7 @@ static const struct {
 static enum msp_key lookup_key(const char *p, size_t len)
 {
     char norm[40];
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (c == ' ' || c == '_' || c == '-' || c == '#' || c == '\t') continue;
-        if (n == sizeof norm - 1) return K_UNKNOWN;
-        norm[n++] = (char)tolower(c);
-    }
-    norm[n] = '\0';
+    if (npsw_key_normalise(p, len, " _-#\t", norm, sizeof norm) < 0) return K_UNKNOWN;
     for (size_t i = 0; i < sizeof key_table / sizeof key_table[0]; i++)
         if (strcmp(norm, key_table[i].key) == 0) return key_table[i].k;
     return K_UNKNOWN;

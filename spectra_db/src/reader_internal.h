@@ -44,6 +44,10 @@ int npsw_ieq(const char *p, size_t len, const char *key);
 /* Does (p,len) start with `prefix` (case-insensitive)? */
 int npsw_istarts(const char *p, size_t len, const char *prefix);
 
+/* Normalise a key for table lookup: drop the bytes listed in `skip`, lower-case the rest, NUL-
+ * terminate. Returns 0, or -1 when the result does not fit in `size` bytes. */
+int npsw_key_normalise(const char *p, size_t len, const char *skip, char *out, size_t size);
+
 /* Parse a decimal number (optional sign, digits, '.', exponent; when decimal_comma is nonzero a
  * single ',' between digits is accepted as the decimal mark) from p[0..len). Leading spaces are
  * skipped. On success stores the value and the number of bytes consumed and returns 0; returns

@@ -93,6 +93,19 @@ int npsw_istarts(const char *p, size_t len, const char *prefix)
     return 1;
 }
 
+int npsw_key_normalise(const char *p, size_t len, const char *skip, char *out, size_t size)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c && strchr(skip, c)) continue;
+        if (n + 1 >= size) return -1;
+        out[n++] = (char)tolower(c);
+    }
+    out[n] = '\0';
+    return 0;
+}
+
 /* ---- numbers --------------------------------------------------------------------------- */
 
 int npsw_parse_double(const char *p, size_t len, int decimal_comma, double *out, size_t *used)
