@@ -290,8 +290,8 @@ static int msp_next(npsw_reader *r, npsw_spectrum *s, npsw_err *err)
     while (npsw_lines_peek(&r->lines, &ln) == 0) {
         if (npsw_is_blank(ln.p, ln.len)) {
             (void)npsw_lines_next(&r->lines, &ln);
-            if (s->n || in_peaks || num_peaks >= 0) break; /* end of record */
-            continue;                                     /* blank line between headers */
+            if (s->n || in_peaks || num_peaks == 0) break; /* end of record */
+            continue; /* blank line among the headers or before the announced peaks */
         }
         if (is_peak_line(ln.p, ln.len)) {
             (void)npsw_lines_next(&r->lines, &ln);

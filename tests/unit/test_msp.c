@@ -270,6 +270,37 @@ static void test_msp_no_blank_line_between_records(void **state)
     done(&f);
 }
 
+/* A blank line between "Num Peaks:" and the peaks does not split the record; a record whose
+ * announced peaks never come is one error, and the next record is still read. */
+static void test_msp_blank_line_before_peaks(void **state)
+{
+    (void)state;
+    fixture f;
+    open_msp(&f, "Name: A\n"      /* 1 */
+                 "Num Peaks: 2\n" /* 2 */
+                 "\n"             /* 3 */
+                 "50 100\n"       /* 4 */
+                 "51 50\n"        /* 5 */
+                 "\n"             /* 6 */
+                 "Name: B\n"      /* 7 */
+                 "Num Peaks: 1\n" /* 8 */
+                 "\n"             /* 9 */
+                 "Name: C\n"      /* 10 */
+                 "Num Peaks: 1\n" /* 11 */
+                 "70 7\n");       /* 12 */
+    assert_int_equal(next(&f), 0);
+    assert_meta(&f.s, NPSW_META_NAME, "A");
+    assert_int_equal(f.s.n, 2);
+    assert_peak(&f.s, 1, 51, 50);
+    assert_int_equal(next(&f), NPSW_EPARSE);
+    assert_int_equal(f.err.line, 7);
+    assert_int_equal(next(&f), 0);
+    assert_meta(&f.s, NPSW_META_NAME, "C");
+    assert_peak(&f.s, 0, 70, 7);
+    assert_int_equal(next(&f), NPSW_EOF);
+    done(&f);
+}
+
 static void test_msp_blank_lines_and_bom(void **state)
 {
     (void)state;
@@ -1129,6 +1160,7 @@ int main(void)
         cmocka_unit_test(test_msp_swgdrug_record),
         cmocka_unit_test(test_msp_crlf_and_semicolon_pairs),
         cmocka_unit_test(test_msp_no_blank_line_between_records),
+        cmocka_unit_test(test_msp_blank_line_before_peaks),
         cmocka_unit_test(test_msp_blank_lines_and_bom),
         cmocka_unit_test(test_msp_peak_forms),
         cmocka_unit_test(test_msp_msdial_tab_annotation),

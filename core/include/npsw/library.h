@@ -62,7 +62,9 @@ uint64_t npsw_lib_npeaks(const npsw_lib *lib);
 const npsw_lib_info *npsw_lib_get_info(const npsw_lib *lib);
 /* Peaks of spectrum i (0-based). */
 npsw_peaks npsw_lib_peaks(const npsw_lib *lib, uint64_t i);
-/* Metadata of spectrum i; "" when absent. */
+/* Metadata of spectrum i; "" when absent. The string lives in a small per-thread ring of four
+ * buffers (values are stored without terminators): it stays valid for the next three calls on
+ * the same thread. Copy it to keep it longer. Values longer than 4095 bytes are cut. */
 const char *npsw_lib_meta(const npsw_lib *lib, uint64_t i, int field);
 double npsw_lib_precursor_mz(const npsw_lib *lib, uint64_t i);
 double npsw_lib_mw(const npsw_lib *lib, uint64_t i);
