@@ -528,7 +528,7 @@ npsw_lib *npsw_lib_open(const char *path, npsw_err *err)
     r.file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
     H5Pclose(fapl);
     if (r.file < 0) {
-        npsw_err_set(err, NPSW_EHDF5, path, 0, "HDF5 cannot open the file (damaged or truncated?)");
+        npsw_err_set(err, NPSW_EFORMAT, path, 0, "HDF5 cannot open the file (damaged or truncated?)");
         goto out;
     }
     hid_t root = H5Gopen2(r.file, "/", H5P_DEFAULT);

@@ -129,6 +129,16 @@ ls ./*.tmp.* >/dev/null 2>&1 && fail "temporary files left behind: $(ls ./*.tmp.
 expect_rc "info on a non-HDF5 file" 1 $?
 expect_msg "info on a non-HDF5 file" e7.err "good.msp"
 
+# a library cut short (a copy interrupted half-way): HDF5 refuses it, npswatch says so, exit 1
+size=$(stat -c %s strict_old.h5)
+head -c $((size / 2)) strict_old.h5 >truncated.h5
+"$BIN" info truncated.h5 >e7b.out 2>e7b.err
+expect_rc "info on a truncated library" 1 $?
+expect_msg "info on a truncated library" e7b.err "truncated.h5"
+"$BIN" search -l truncated.h5 good.msp >e7c.out 2>e7c.err
+expect_rc "search with a truncated library" 1 $?
+expect_msg "search with a truncated library" e7c.err "truncated.h5"
+
 "$BIN" info missing.h5 >e8.out 2>e8.err
 expect_rc "info on a missing file" 1 $?
 expect_msg "info on a missing file" e8.err "missing.h5"
