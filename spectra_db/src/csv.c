@@ -73,7 +73,10 @@ static int is_pad(char c, char sep)
 static size_t split_fields(const char *p, size_t len, char sep, field *f, size_t max)
 {
     size_t n = 0, i = 0;
-    npsw_trim(&p, &len);
+    /* trim the line of padding, but not of separators: with tabs separating fields, a leading
+     * tab is an empty first field */
+    while (len && is_pad(p[0], sep)) p++, len--;
+    while (len && is_pad(p[len - 1], sep)) len--;
     if (!len) return 0;
     while (n < max) {
         while (i < len && is_pad(p[i], sep)) i++;

@@ -260,6 +260,27 @@ static void test_csv_table_columns_by_name(void **state)
     done(&f);
 }
 
+/* Tab-separated table whose first column is empty on some rows: the leading tab is an empty
+ * field, not padding, so the columns do not shift. */
+static void test_csv_table_empty_first_field(void **state)
+{
+    (void)state;
+    fixture f;
+    open_text(&f, "note\tSpectrum ID\tm/z\tIntensity\n"
+                  "first\tA\t40\t10\n"
+                  "\tA\t41\t20\n"
+                  "\tB\t70\t7\n");
+    assert_int_equal(next(&f), 0);
+    assert_string_equal(f.s.meta[NPSW_META_NAME], "A");
+    assert_int_equal(f.s.n, 2);
+    assert_peak(&f.s, 1, 41, 20);
+    assert_int_equal(next(&f), 0);
+    assert_string_equal(f.s.meta[NPSW_META_NAME], "B");
+    assert_peak(&f.s, 0, 70, 7);
+    assert_int_equal(next(&f), NPSW_EOF);
+    done(&f);
+}
+
 static void test_csv_table_bad_row(void **state)
 {
     (void)state;
@@ -471,6 +492,7 @@ int main(void)
         cmocka_unit_test(test_csv_name_from_file),
         cmocka_unit_test(test_csv_table),
         cmocka_unit_test(test_csv_table_columns_by_name),
+        cmocka_unit_test(test_csv_table_empty_first_field),
         cmocka_unit_test(test_csv_table_bad_row),
         cmocka_unit_test(test_csv_bad_line),
         cmocka_unit_test(test_csv_no_peaks),
