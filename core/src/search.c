@@ -1,13 +1,14 @@
-/* search.c - exact top-K search with an inverted peak index and score upper bounds.
+/* search.c - exact top-K search through the inverted peak index.
  *
- * For a nominal-mass library, each query walks the postings of its peaks' m/z bins and
- * accumulates, per library spectrum, the parts of the score that only shared peaks contribute
- * (dot product, shared count, entropy terms). From these follows an upper bound on the final
- * score (docs/algorithms.md, "Exact pruning"); spectra are then fully scored with
- * npsw_score_pair() in decreasing order of bound until no remaining bound can beat the K-th best
- * score. Because every reported score comes from npsw_score_pair(), the hit list is identical to
- * the brute force's. Accurate-mass libraries are searched by scoring every spectrum (within the
- * precursor window when one is set).
+ * For a nominal-mass library, each query walks the postings of its peaks' m/z bins in ascending
+ * m/z; every posting is a matched pair with one library spectrum. Per library spectrum the walk
+ * accumulates the score itself (cosine, entropy) or follows the match-factor algorithm pair by
+ * pair (mf, rmf, wmf), giving each touched spectrum its score up to rounding
+ * (docs/algorithms.md, "Exact search"). Candidates are then scored with npsw_score_pair() in
+ * decreasing order of that value, with a margin for rounding, until none left can beat the K-th
+ * best score. Because every reported score comes from npsw_score_pair(), the hit list is
+ * identical to the brute force's. Accurate-mass libraries are searched by scoring every spectrum
+ * (within the precursor window when one is set).
  */
 #include "npsw/search.h"
 
@@ -188,7 +189,7 @@ static int is_mf_family(npsw_score_kind k)
 /* Per-search tables derived from the library for the chosen score. */
 typedef struct prepared {
     double *w;      /* per posting: I^a * mz^b, b = the score's m/z power */
-    uint32_t *g;    /* per posting: global index of the library peak it comes from */
+    uint32_t *g;    /* per posting: global index of its library peak (while preparing only) */
     double *e;      /* entropy: per posting, entropy-weighted intensity */
     double *nl_all; /* cosine: per spectrum, sum of w^2 over all peaks */
     double *lsuf;   /* MF family: per library peak, sum of w^2 over the counted peaks (intensity
@@ -283,6 +284,8 @@ static int prepare(const npsw_lib *lib, const npsw_search_opts *o, prepared *p)
         free(ew);
     }
     free(fill);
+    free(p->g); /* not needed by the walk */
+    p->g = NULL;
     return 0;
 nomem:
     free(fill);
