@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "library_internal.h"
@@ -183,6 +184,10 @@ int npsw_lib_write(const npsw_lib *lib, const char *path, npsw_err *err)
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
         return npsw_err_set(err, NPSW_EINVAL, path, 0, "path too long");
+    struct stat st; /* the rename below must never replace a device, FIFO or directory */
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return npsw_err_set(err, NPSW_EINVAL, path, 0,
+                            "exists and is not a regular file: a library is written to a file");
     h5_quiet q;
     quiet_on(&q);
     writer w = {-1, path, err, 0};

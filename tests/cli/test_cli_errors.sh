@@ -139,6 +139,20 @@ expect_msg "info on a truncated library" e7b.err "truncated.h5"
 expect_rc "search with a truncated library" 1 $?
 expect_msg "search with a truncated library" e7c.err "truncated.h5"
 
+# output to something that is not a regular file is written in place, never renamed over
+mkfifo out.fifo
+cat out.fifo >fifo.txt &
+reader=$!
+"$BIN" search -l strict_old.h5 -o out.fifo good.msp >e7d.out 2>e7d.err
+expect_rc "search -o FIFO" 0 $?
+wait $reader
+[ -p out.fifo ] || fail "search -o FIFO: the FIFO was replaced by a regular file"
+grep -q "^1	Synthetic Good A" fifo.txt || { fail "search -o FIFO: hits did not arrive through the FIFO"; show fifo.txt; }
+"$BIN" build -o out.fifo good.msp >e7e.out 2>e7e.err
+expect_rc "build -o FIFO" 1 $?
+expect_msg "build -o FIFO" e7e.err "not a regular file"
+[ -p out.fifo ] || fail "build -o FIFO: the FIFO was replaced"
+
 "$BIN" info missing.h5 >e8.out 2>e8.err
 expect_rc "info on a missing file" 1 $?
 expect_msg "info on a missing file" e8.err "missing.h5"

@@ -77,10 +77,12 @@ enum {
 int cli_read_option(int opt, const char *arg, npsw_read_opts *ro, int *bad);
 
 /* Open a file for writing atomically: data go to PATH.tmp.PID until cli_out_commit renames it.
- * path NULL or "-" = stdout. */
+ * path NULL or "-" = stdout; an existing non-regular file (/dev/null, a FIFO) is written in
+ * place. */
 typedef struct cli_out {
     FILE *f;
     char *path, *tmp;
+    int direct; /* not a regular file (/dev/null, a FIFO): written in place */
 } cli_out;
 int cli_out_open(cli_out *o, const char *path);
 int cli_out_commit(cli_out *o); /* 0 or exit code; on failure the temporary file is removed */

@@ -134,7 +134,7 @@ int cmd_build(int argc, char **argv)
     if (rc < 0) {
         cli_err(&e);
         npsw_lib_free(lib);
-        return EXIT_INTERNAL;
+        return cli_exit_code(rc) == EXIT_INPUT ? EXIT_INPUT : EXIT_INTERNAL;
     }
     cli_msg("built %s: %llu spectra, %llu peaks, content sha256 %s", out,
             (unsigned long long)npsw_lib_size(lib), (unsigned long long)npsw_lib_npeaks(lib),

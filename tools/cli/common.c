@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -205,6 +206,22 @@ int cli_out_open(cli_out *o, const char *path)
         o->f = stdout;
         return 0;
     }
+    /* Only a regular file (or a new one) is replaced atomically; a device, FIFO or socket such
+     * as /dev/null or a pipe is written directly: renaming over it would replace it. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode)) {
+            cli_msg("%s: is a directory", path);
+            return EXIT_INPUT;
+        }
+        o->f = fopen(path, "w");
+        if (!o->f) {
+            cli_msg("%s: cannot open for writing: %s", path, strerror(errno));
+            return EXIT_INPUT;
+        }
+        o->direct = 1;
+        return 0;
+    }
     size_t len = strlen(path) + 32;
     o->path = strdup(path);
     o->tmp = malloc(len);
@@ -227,6 +244,14 @@ int cli_out_open(cli_out *o, const char *path)
 int cli_out_commit(cli_out *o)
 {
     int rc = EXIT_OK;
+    if (o->direct) {
+        if (fclose(o->f) != 0) {
+            cli_msg("write failed: %s", strerror(errno));
+            rc = EXIT_INTERNAL;
+        }
+        memset(o, 0, sizeof *o);
+        return rc;
+    }
     if (!o->path) {
         if (fflush(stdout) != 0 || ferror(stdout)) {
             cli_msg("error writing standard output: %s", strerror(errno));
@@ -253,6 +278,7 @@ int cli_out_commit(cli_out *o)
 
 void cli_out_abort(cli_out *o)
 {
+    if (o->direct) fclose(o->f);
     if (o->path) {
         fclose(o->f);
         unlink(o->tmp);
