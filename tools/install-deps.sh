@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config git python3
       libhdf5-dev libfftw3-dev libpng-dev libssl-dev libcjson-dev zlib1g-dev libsqlite3-dev
-      libcmocka-dev clang libclang-rt-14-dev)
+      libcmocka-dev clang libclang-rt-14-dev libomp-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
