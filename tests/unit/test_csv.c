@@ -1,43 +1,17 @@
 /* test_csv.c - the two-column CSV/TSV importer: separators, decimal commas, headers, names,
  * multi-spectrum tables and errors. Expected values are worked out by hand from the inline texts
  * (and from tests/data/csv/), not copied from the program's output. */
-#include <math.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include <cmocka.h>
-
-#include "reader_internal.h"
-
-typedef struct fixture {
-    npsw_reader *r;
-    npsw_spectrum s;
-    npsw_err err;
-    int warnings;
-} fixture;
-
-static void on_warning(void *user, const npsw_err *w)
-{
-    (void)w;
-    ((fixture *)user)->warnings++;
-}
+/* intensities are compared within 1e-3 here */
+#define TEST_PEAK_INTENSITY_EPS 1e-3
+#include "test_util.h"
 
 static void open_named(fixture *f, const char *text, const char *name, npsw_decimal_comma dc)
 {
-    memset(f, 0, sizeof *f);
-    npsw_spectrum_init(&f->s);
     npsw_read_opts o = npsw_read_opts_default();
     o.format = NPSW_FMT_CSV;
     o.decimal_comma = dc;
-    o.warn = on_warning;
-    o.warn_user = f;
-    f->r = npsw_reader_open_mem(text, strlen(text), name, &o, &f->err);
-    assert_non_null(f->r);
+    fixture_open(f, text, strlen(text), name, o);
 }
 
 static void open_text(fixture *f, const char *text)
@@ -45,40 +19,17 @@ static void open_text(fixture *f, const char *text)
     open_named(f, text, "spectrum.csv", NPSW_DECIMAL_COMMA_AUTO);
 }
 
-static int next(fixture *f)
-{
-    npsw_err_clear(&f->err);
-    return npsw_reader_next(f->r, &f->s, &f->err);
-}
-
-static void done(fixture *f)
-{
-    npsw_spectrum_free(&f->s);
-    npsw_reader_close(f->r);
-}
-
-static void assert_peak_at(const npsw_spectrum *s, uint32_t i, double mz, double in,
-                           const char *file, int line)
-{
-    if (i >= s->n || fabs(s->mz[i] - mz) > 1e-9 || fabs(s->intensity[i] - in) > 1e-3) {
-        print_error("%s:%d: peak %u is (%.10g, %.10g), expected (%.10g, %.10g)\n", file, line, i,
-                    i < s->n ? s->mz[i] : NAN, i < s->n ? s->intensity[i] : NAN, mz, in);
-        fail();
-    }
-}
-#define assert_peak(s, i, mz, in) assert_peak_at((s), (i), (mz), (in), __FILE__, __LINE__)
-
 /* Read one single-spectrum text and check it holds exactly the peaks (55.1, 102.5), (56, 33). */
 static void expect_two_peaks(const char *text, npsw_decimal_comma dc)
 {
     fixture f;
     open_named(&f, text, "spectrum.csv", dc);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_int_equal(f.s.n, 2);
     assert_peak(&f.s, 0, 55.1, 102.5);
     assert_peak(&f.s, 1, 56, 33);
-    assert_int_equal(next(&f), NPSW_EOF);
-    done(&f);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
+    fixture_done(&f);
 }
 
 /* ---- separators and decimal marks ------------------------------------------------------ */
@@ -134,18 +85,18 @@ static void test_csv_decimal_comma_option(void **state)
     /* YES: "100,5" is one number, so the line lacks an intensity */
     fixture f;
     open_named(&f, "100,5\n", "x.csv", NPSW_DECIMAL_COMMA_YES);
-    assert_int_equal(next(&f), NPSW_EPARSE);
+    assert_int_equal(fixture_next(&f), NPSW_EPARSE);
     assert_int_equal(f.err.line, 1);
-    done(&f);
+    fixture_done(&f);
     /* AUTO: the same line is m/z 100, intensity 5 */
     open_named(&f, "100,5\n", "x.csv", NPSW_DECIMAL_COMMA_AUTO);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_peak(&f.s, 0, 100, 5);
-    done(&f);
+    fixture_done(&f);
     /* NO: ',' never a decimal mark, so "55,1" is not a number */
     open_named(&f, "55,1;102,5\n", "x.csv", NPSW_DECIMAL_COMMA_NO);
-    assert_int_equal(next(&f), NPSW_EPARSE);
-    done(&f);
+    assert_int_equal(fixture_next(&f), NPSW_EPARSE);
+    fixture_done(&f);
     expect_two_peaks("55,1 102,5\n56,0 33,0\n", NPSW_DECIMAL_COMMA_YES);
     expect_two_peaks("55.1,102.5\n56,33\n", NPSW_DECIMAL_COMMA_NO);
 }
@@ -184,17 +135,17 @@ static void test_csv_name_from_comment(void **state)
     (void)state;
     fixture f;
     open_text(&f, "# exported by XYZ\n# name: Cocaine HCl\n55,1\n");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_string_equal(f.s.meta[NPSW_META_NAME], "Cocaine HCl");
-    done(&f);
+    fixture_done(&f);
     open_text(&f, "55,1\n#Name=3-MMC\n"); /* anywhere in the file */
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_string_equal(f.s.meta[NPSW_META_NAME], "3-MMC");
-    done(&f);
+    fixture_done(&f);
     open_text(&f, "# names of the columns follow\n55,1\n"); /* not a name comment */
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_string_equal(f.s.meta[NPSW_META_NAME], "spectrum");
-    done(&f);
+    fixture_done(&f);
 }
 
 static void test_csv_name_from_file(void **state)
@@ -208,9 +159,9 @@ static void test_csv_name_from_file(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         fixture f;
         open_named(&f, "55 1\n", cases[i][0], NPSW_DECIMAL_COMMA_AUTO);
-        assert_int_equal(next(&f), 0);
+        assert_int_equal(fixture_next(&f), 0);
         assert_string_equal(f.s.meta[NPSW_META_NAME], cases[i][1]);
-        done(&f);
+        fixture_done(&f);
     }
 }
 
@@ -226,22 +177,22 @@ static void test_csv_table(void **state)
                   "\n"                              /* 4 */
                   "Heroin;327,15;999\n"             /* 5 */
                   "MDMA;58;999\n");                 /* 6 */
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_string_equal(f.s.meta[NPSW_META_NAME], "Cocaine");
     assert_int_equal(f.s.n, 2);
     assert_peak(&f.s, 0, 82.07, 999);
     assert_peak(&f.s, 1, 182.12, 500.5);
     assert_int_equal(f.s.src_line, 2);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_string_equal(f.s.meta[NPSW_META_NAME], "Heroin");
     assert_int_equal(f.s.n, 1);
     assert_peak(&f.s, 0, 327.15, 999);
     assert_int_equal(f.s.src_line, 5);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_string_equal(f.s.meta[NPSW_META_NAME], "MDMA");
-    assert_int_equal(next(&f), NPSW_EOF);
-    assert_int_equal(next(&f), NPSW_EOF);
-    done(&f);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
+    fixture_done(&f);
 }
 
 static void test_csv_table_columns_by_name(void **state)
@@ -249,15 +200,15 @@ static void test_csv_table_columns_by_name(void **state)
     (void)state;
     fixture f;
     open_text(&f, "Abundance\tSpectrum ID\tMass\n10\tA-1\t40\n20\tA-1\t41\n5\tB-2\t50\n");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_string_equal(f.s.meta[NPSW_META_NAME], "A-1");
     assert_int_equal(f.s.n, 2);
     assert_peak(&f.s, 1, 41, 20);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_string_equal(f.s.meta[NPSW_META_NAME], "B-2");
     assert_peak(&f.s, 0, 50, 5);
-    assert_int_equal(next(&f), NPSW_EOF);
-    done(&f);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
+    fixture_done(&f);
 }
 
 /* Tab-separated table whose first column is empty on some rows: the leading tab is an empty
@@ -270,15 +221,15 @@ static void test_csv_table_empty_first_field(void **state)
                   "first\tA\t40\t10\n"
                   "\tA\t41\t20\n"
                   "\tB\t70\t7\n");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_string_equal(f.s.meta[NPSW_META_NAME], "A");
     assert_int_equal(f.s.n, 2);
     assert_peak(&f.s, 1, 41, 20);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_string_equal(f.s.meta[NPSW_META_NAME], "B");
     assert_peak(&f.s, 0, 70, 7);
-    assert_int_equal(next(&f), NPSW_EOF);
-    done(&f);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
+    fixture_done(&f);
 }
 
 static void test_csv_table_bad_row(void **state)
@@ -291,17 +242,17 @@ static void test_csv_table_bad_row(void **state)
                   "B,x,3\n"           /* 4: bad */
                   "B,22,4\n"          /* 5: same spectrum, skipped */
                   "C,30,5\n");        /* 6 */
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_string_equal(f.s.meta[NPSW_META_NAME], "A");
-    assert_int_equal(next(&f), NPSW_EPARSE);
+    assert_int_equal(fixture_next(&f), NPSW_EPARSE);
     assert_int_equal(f.err.line, 4);
     assert_string_equal(f.err.where, "spectrum.csv");
     assert_non_null(strstr(f.err.msg, "'B'"));
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_string_equal(f.s.meta[NPSW_META_NAME], "C");
     assert_peak(&f.s, 0, 30, 5);
-    assert_int_equal(next(&f), NPSW_EOF);
-    done(&f);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
+    fixture_done(&f);
 }
 
 /* ---- errors ---------------------------------------------------------------------------- */
@@ -315,16 +266,16 @@ static void test_csv_bad_line(void **state)
                   "\n"              /* 3 */
                   "56\n"            /* 4: one number */
                   "57,10\n");       /* 5 */
-    assert_int_equal(next(&f), NPSW_EPARSE);
+    assert_int_equal(fixture_next(&f), NPSW_EPARSE);
     assert_int_equal(f.err.line, 4);
     assert_string_equal(f.err.where, "spectrum.csv");
     assert_non_null(strstr(f.err.msg, "expected two numbers"));
-    assert_int_equal(next(&f), NPSW_EOF); /* the one spectrum of the file was reported */
-    done(&f);
+    assert_int_equal(fixture_next(&f), NPSW_EOF); /* the one spectrum of the file was reported */
+    fixture_done(&f);
     open_text(&f, "55,10\n56,abc\n");
-    assert_int_equal(next(&f), NPSW_EPARSE);
+    assert_int_equal(fixture_next(&f), NPSW_EPARSE);
     assert_int_equal(f.err.line, 2);
-    done(&f);
+    fixture_done(&f);
 }
 
 static void test_csv_no_peaks(void **state)
@@ -335,10 +286,10 @@ static void test_csv_no_peaks(void **state)
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         fixture f;
         open_text(&f, texts[i]);
-        assert_int_equal(next(&f), NPSW_EPARSE);
+        assert_int_equal(fixture_next(&f), NPSW_EPARSE);
         assert_non_null(strstr(f.err.msg, "no peaks"));
-        assert_int_equal(next(&f), NPSW_EOF);
-        done(&f);
+        assert_int_equal(fixture_next(&f), NPSW_EOF);
+        fixture_done(&f);
     }
 }
 
@@ -346,17 +297,15 @@ static void test_csv_max_peaks(void **state)
 {
     (void)state;
     fixture f;
-    memset(&f, 0, sizeof f);
     npsw_read_opts o = npsw_read_opts_default();
     o.format = NPSW_FMT_CSV;
     o.max_peaks = 2;
     const char *t = "1,1\n2,2\n3,3\n";
-    f.r = npsw_reader_open_mem(t, strlen(t), "m.csv", &o, &f.err);
-    assert_non_null(f.r);
-    assert_int_equal(next(&f), NPSW_ELIMIT);
+    fixture_open(&f, t, strlen(t), "m.csv", o);
+    assert_int_equal(fixture_next(&f), NPSW_ELIMIT);
     assert_int_equal(f.err.line, 3);
-    assert_int_equal(next(&f), NPSW_EOF);
-    done(&f);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
+    fixture_done(&f);
 }
 
 static void test_csv_probe(void **state)
@@ -423,55 +372,42 @@ static void test_csv_garbage_terminates(void **state)
 
 /* ---- files on disk --------------------------------------------------------------------- */
 
-static const char *data_path(const char *file, char *buf, size_t size)
-{
-    const char *dir = getenv("NPSW_TEST_DATA");
-    if (!dir) return NULL;
-    snprintf(buf, size, "%s/csv/%s", dir, file);
-    return buf;
-}
-
 static void test_csv_data_files(void **state)
 {
     (void)state;
     char path[1024];
-    if (!data_path("cocaine_scan5.txt", path, sizeof path)) skip();
-    npsw_err err;
-    npsw_spectrum s;
-    npsw_spectrum_init(&s);
-    npsw_reader *r = npsw_reader_open(path, NULL, &err);
-    assert_non_null(r);
-    assert_int_equal(npsw_reader_format(r), NPSW_FMT_CSV);
-    assert_int_equal(npsw_reader_next(r, &s, &err), 0);
-    assert_string_equal(s.meta[NPSW_META_NAME], "cocaine_scan5");
-    assert_int_equal(s.n, 3);
-    assert_peak(&s, 0, 82.1, 999);
-    assert_peak(&s, 1, 182.1, 500.5);
-    assert_peak(&s, 2, 303.2, 120);
-    assert_int_equal(npsw_reader_next(r, &s, &err), NPSW_EOF);
-    npsw_reader_close(r);
+    if (!data_path("csv/cocaine_scan5.txt", path, sizeof path)) skip();
+    fixture f;
+    fixture_open_file(&f, path, npsw_read_opts_default());
+    assert_int_equal(npsw_reader_format(f.r), NPSW_FMT_CSV);
+    assert_int_equal(fixture_next(&f), 0);
+    assert_string_equal(f.s.meta[NPSW_META_NAME], "cocaine_scan5");
+    assert_int_equal(f.s.n, 3);
+    assert_peak(&f.s, 0, 82.1, 999);
+    assert_peak(&f.s, 1, 182.1, 500.5);
+    assert_peak(&f.s, 2, 303.2, 120);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
+    fixture_done(&f);
 
-    assert_non_null(data_path("table.csv", path, sizeof path));
-    r = npsw_reader_open(path, NULL, &err);
-    assert_non_null(r);
-    assert_int_equal(npsw_reader_format(r), NPSW_FMT_CSV);
-    assert_int_equal(npsw_reader_next(r, &s, &err), 0);
-    assert_string_equal(s.meta[NPSW_META_NAME], "Cocaine, base");
-    assert_int_equal(s.n, 2);
-    assert_peak(&s, 1, 182.12, 500);
-    assert_int_equal(s.src_line, 3);
-    assert_int_equal(npsw_reader_next(r, &s, &err), 0);
-    assert_string_equal(s.meta[NPSW_META_NAME], "Heroin");
-    assert_int_equal(s.n, 2);
-    assert_peak(&s, 1, 268.13, 400);
+    assert_non_null(data_path("csv/table.csv", path, sizeof path));
+    fixture_open_file(&f, path, npsw_read_opts_default());
+    assert_int_equal(npsw_reader_format(f.r), NPSW_FMT_CSV);
+    assert_int_equal(fixture_next(&f), 0);
+    assert_string_equal(f.s.meta[NPSW_META_NAME], "Cocaine, base");
+    assert_int_equal(f.s.n, 2);
+    assert_peak(&f.s, 1, 182.12, 500);
+    assert_int_equal(f.s.src_line, 3);
+    assert_int_equal(fixture_next(&f), 0);
+    assert_string_equal(f.s.meta[NPSW_META_NAME], "Heroin");
+    assert_int_equal(f.s.n, 2);
+    assert_peak(&f.s, 1, 268.13, 400);
     /* the same name again, not next to its first rows: a separate spectrum */
-    assert_int_equal(npsw_reader_next(r, &s, &err), 0);
-    assert_string_equal(s.meta[NPSW_META_NAME], "Cocaine, base");
-    assert_int_equal(s.n, 1);
-    assert_peak(&s, 0, 303.15, 120);
-    assert_int_equal(npsw_reader_next(r, &s, &err), NPSW_EOF);
-    npsw_spectrum_free(&s);
-    npsw_reader_close(r);
+    assert_int_equal(fixture_next(&f), 0);
+    assert_string_equal(f.s.meta[NPSW_META_NAME], "Cocaine, base");
+    assert_int_equal(f.s.n, 1);
+    assert_peak(&f.s, 0, 303.15, 120);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
+    fixture_done(&f);
 }
 
 int main(void)

@@ -1,42 +1,14 @@
 /* test_mgf.c - the MGF importer: blocks, keys, precursor and ion mode rules, error recovery.
  * Expected values are worked out by hand from the inline texts (and from
  * tests/data/mgf/synthetic_library.mgf), not copied from the program's output. */
-#include <math.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include <cmocka.h>
-
-#include "reader_internal.h"
-
-typedef struct fixture {
-    npsw_reader *r;
-    npsw_spectrum s;
-    npsw_err err;
-    int warnings;
-    char last_warning[NPSW_ERR_MSG_MAX];
-} fixture;
-
-static void on_warning(void *user, const npsw_err *w)
-{
-    fixture *f = user;
-    f->warnings++;
-    snprintf(f->last_warning, sizeof f->last_warning, "%s", w->msg);
-}
+/* intensities are compared within 1e-3 here */
+#define TEST_PEAK_INTENSITY_EPS 1e-3
+#include "test_util.h"
 
 static void open_text_opts(fixture *f, const char *text, size_t len, npsw_read_opts o)
 {
-    memset(f, 0, sizeof *f);
-    npsw_spectrum_init(&f->s);
-    o.warn = on_warning;
-    o.warn_user = f;
-    f->r = npsw_reader_open_mem(text, len, "t.mgf", &o, &f->err);
-    assert_non_null(f->r);
+    fixture_open(f, text, len, "t.mgf", o);
     assert_int_equal(npsw_reader_format(f->r), NPSW_FMT_MGF);
 }
 
@@ -45,34 +17,6 @@ static void open_text(fixture *f, const char *text)
     npsw_read_opts o = npsw_read_opts_default();
     o.format = NPSW_FMT_MGF;
     open_text_opts(f, text, strlen(text), o);
-}
-
-static int next(fixture *f)
-{
-    npsw_err_clear(&f->err);
-    return npsw_reader_next(f->r, &f->s, &f->err);
-}
-
-static void done(fixture *f)
-{
-    npsw_spectrum_free(&f->s);
-    npsw_reader_close(f->r);
-}
-
-static void assert_near_at(double a, double b, double eps, const char *file, int line)
-{
-    if (!(fabs(a - b) <= eps)) {
-        print_error("%s:%d: %.10g differs from the expected %.10g\n", file, line, a, b);
-        fail();
-    }
-}
-#define assert_near(a, b, eps) assert_near_at((a), (b), (eps), __FILE__, __LINE__)
-
-static void assert_peak(const npsw_spectrum *s, uint32_t i, double mz, double in)
-{
-    assert_true(i < s->n);
-    assert_near(s->mz[i], mz, 1e-9);
-    assert_near(s->intensity[i], in, 1e-3);
 }
 
 /* ---- blocks ---------------------------------------------------------------------------- */
@@ -98,27 +42,27 @@ static void test_mgf_multiple_blocks(void **state)
                   "81\t3\n"
                   "82\t4\n"
                   "END IONS\n");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_string_equal(f.s.meta[NPSW_META_NAME], "first");
     assert_int_equal(f.s.n, 2);
     assert_peak(&f.s, 0, 55.1, 100);
     assert_peak(&f.s, 1, 56.2, 50);
     assert_near(f.s.precursor_mz, 200.5, 1e-12);
     assert_int_equal(f.s.src_line, 1);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_string_equal(f.s.meta[NPSW_META_NAME], "second");
     assert_int_equal(f.s.n, 1);
     assert_near(f.s.precursor_mz, 0, 0); /* reset between blocks */
     assert_int_equal(f.s.src_line, 8);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_string_equal(f.s.meta[NPSW_META_NAME], "third");
     assert_int_equal(f.s.n, 3);
     assert_peak(&f.s, 2, 82, 4);
     assert_int_equal(f.s.src_line, 12);
-    assert_int_equal(next(&f), NPSW_EOF);
-    assert_int_equal(next(&f), NPSW_EOF);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
     assert_int_equal(f.warnings, 0);
-    done(&f);
+    fixture_done(&f);
 }
 
 static void test_mgf_crlf(void **state)
@@ -128,17 +72,17 @@ static void test_mgf_crlf(void **state)
     open_text(&f, "BEGIN IONS\r\nTITLE=crlf\r\nPEPMASS=150.25\r\nCHARGE=1+\r\n"
                   "60.5 10\r\n61.5 20\r\nEND IONS\r\nBEGIN IONS\r\nTITLE=two\r\n1 2\r\n"
                   "END IONS\r\n");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_string_equal(f.s.meta[NPSW_META_NAME], "crlf"); /* no stray CR */
     assert_near(f.s.precursor_mz, 150.25, 1e-12);
     assert_int_equal(f.s.ion_mode, NPSW_ION_POSITIVE);
     assert_int_equal(f.s.n, 2);
     assert_peak(&f.s, 1, 61.5, 20);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_string_equal(f.s.meta[NPSW_META_NAME], "two");
     assert_int_equal(f.s.src_line, 8);
-    assert_int_equal(next(&f), NPSW_EOF);
-    done(&f);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
+    fixture_done(&f);
 }
 
 /* ---- precursor ------------------------------------------------------------------------- */
@@ -148,10 +92,10 @@ static void test_mgf_pepmass_with_intensity(void **state)
     (void)state;
     fixture f;
     open_text(&f, "BEGIN IONS\nPEPMASS=281.1 1234.5\nCHARGE=2+\n10 1\nEND IONS\n");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     /* the intensity is dropped and the m/z is not divided by the charge */
     assert_near(f.s.precursor_mz, 281.1, 1e-12);
-    done(&f);
+    fixture_done(&f);
 }
 
 static void test_mgf_pepmass_comma_decimal(void **state)
@@ -160,11 +104,11 @@ static void test_mgf_pepmass_comma_decimal(void **state)
     fixture f;
     open_text(&f, "BEGIN IONS\nPEPMASS=281,2013306\n10 1\nEND IONS\n"
                   "BEGIN IONS\nPEPMASS=195,5\t3000,25\n10 1\nEND IONS\n");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_near(f.s.precursor_mz, 281.2013306, 1e-9);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_near(f.s.precursor_mz, 195.5, 1e-12);
-    done(&f);
+    fixture_done(&f);
 }
 
 static void test_mgf_pepmass_zero(void **state)
@@ -172,10 +116,10 @@ static void test_mgf_pepmass_zero(void **state)
     (void)state;
     fixture f;
     open_text(&f, "BEGIN IONS\nTITLE=ei-like\nPEPMASS=0\n41 999\nEND IONS\n");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_true(f.s.precursor_mz == 0);
     assert_int_equal(f.warnings, 0);
-    done(&f);
+    fixture_done(&f);
 }
 
 static void test_mgf_precursor_mz_preferred(void **state)
@@ -185,14 +129,14 @@ static void test_mgf_precursor_mz_preferred(void **state)
     /* agree within 0.01: no warning; disagree: PRECURSOR_MZ wins with a warning, either order */
     open_text(&f, "BEGIN IONS\nPEPMASS=300.105\nPRECURSOR_MZ=300.1\n1 1\nEND IONS\n"
                   "BEGIN IONS\nPRECURSORMZ=250.5\nPEPMASS=251.0\n1 1\nEND IONS\n");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_near(f.s.precursor_mz, 300.1, 1e-12);
     assert_int_equal(f.warnings, 0);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_near(f.s.precursor_mz, 250.5, 1e-12);
     assert_int_equal(f.warnings, 1);
     assert_non_null(strstr(f.last_warning, "PRECURSOR_MZ"));
-    done(&f);
+    fixture_done(&f);
 }
 
 static void test_mgf_bad_pepmass_warns(void **state)
@@ -200,10 +144,10 @@ static void test_mgf_bad_pepmass_warns(void **state)
     (void)state;
     fixture f;
     open_text(&f, "BEGIN IONS\nPEPMASS=n/a\n1 1\nEND IONS\n");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_true(f.s.precursor_mz == 0);
     assert_int_equal(f.warnings, 1);
-    done(&f);
+    fixture_done(&f);
 }
 
 /* ---- ion mode -------------------------------------------------------------------------- */
@@ -223,12 +167,12 @@ static void test_mgf_charge_sign(void **state)
                           NPSW_ION_UNKNOWN,  NPSW_ION_POSITIVE, NPSW_ION_NEGATIVE,
                           NPSW_ION_NEGATIVE};
     for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++) {
-        assert_int_equal(next(&f), 0);
+        assert_int_equal(fixture_next(&f), 0);
         assert_int_equal(f.s.ion_mode, expect[i]);
     }
-    assert_int_equal(next(&f), NPSW_EOF);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
     assert_int_equal(f.warnings, 1); /* IONMODE and CHARGE disagree in the last block */
-    done(&f);
+    fixture_done(&f);
 }
 
 static void test_mgf_global_parameters(void **state)
@@ -241,18 +185,18 @@ static void test_mgf_global_parameters(void **state)
                   "\n"
                   "BEGIN IONS\nTITLE=a\n1 1\nEND IONS\n"
                   "BEGIN IONS\nTITLE=b\nCHARGE=1+\nINSTRUMENT=QTOF Y\n1 1\nEND IONS\n");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_int_equal(f.s.ion_mode, NPSW_ION_NEGATIVE);
     assert_string_equal(f.s.meta[NPSW_META_INSTRUMENT], "Orbitrap X");
     assert_null(f.s.meta[NPSW_META_COMMENTS]);
     assert_int_equal(f.warnings, 1);
     assert_non_null(strstr(f.last_warning, "COM"));
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_int_equal(f.s.ion_mode, NPSW_ION_POSITIVE);
     assert_string_equal(f.s.meta[NPSW_META_INSTRUMENT], "QTOF Y");
     assert_null(f.s.meta[NPSW_META_COMMENTS]); /* an overridden default is not a comment */
-    assert_int_equal(next(&f), NPSW_EOF);
-    done(&f);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
+    fixture_done(&f);
 }
 
 /* ---- names and metadata ---------------------------------------------------------------- */
@@ -264,17 +208,17 @@ static void test_mgf_name_rules(void **state)
     open_text(&f, "BEGIN IONS\nTITLE=scan 5\nNAME=Cocaine\n1 1\nEND IONS\n"
                   "BEGIN IONS\nNAME=Heroin\nTITLE=scan 9\n1 1\nEND IONS\n"
                   "BEGIN IONS\nPEPMASS=100\n1 1\nEND IONS\n");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_string_equal(f.s.meta[NPSW_META_NAME], "Cocaine");
     assert_string_equal(f.s.meta[NPSW_META_COMMENTS], "TITLE=scan 5");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_string_equal(f.s.meta[NPSW_META_NAME], "Heroin");
     assert_string_equal(f.s.meta[NPSW_META_COMMENTS], "TITLE=scan 9");
-    assert_int_equal(next(&f), 0); /* no name at all: still a spectrum */
+    assert_int_equal(fixture_next(&f), 0); /* no name at all: still a spectrum */
     assert_null(f.s.meta[NPSW_META_NAME]);
     assert_string_equal(npsw_spectrum_meta(&f.s, NPSW_META_NAME), "");
     assert_int_equal(f.s.n, 1);
-    done(&f);
+    fixture_done(&f);
 }
 
 static void test_mgf_latin1_title(void **state)
@@ -282,12 +226,12 @@ static void test_mgf_latin1_title(void **state)
     (void)state;
     fixture f;
     open_text(&f, "BEGIN IONS\nTITLE=Caf\xe9ine M\xfcller\n1 1\nEND IONS\n");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     /* e-acute U+00E9 = C3 A9, u-umlaut U+00FC = C3 BC */
     assert_string_equal(f.s.meta[NPSW_META_NAME], "Caf\xc3\xa9ine M\xc3\xbcller");
     assert_int_equal(f.warnings, 1);
     assert_non_null(strstr(f.last_warning, "Latin-1"));
-    done(&f);
+    fixture_done(&f);
 }
 
 static void test_mgf_metadata(void **state)
@@ -315,7 +259,7 @@ static void test_mgf_metadata(void **state)
                   "ORGANISM=GNPS-LIBRARY\n"
                   "1 1\n"
                   "END IONS\n");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_string_equal(f.s.meta[NPSW_META_NAME], "lower-case keys");
     assert_string_equal(f.s.meta[NPSW_META_PRECURSOR_TYPE], "[M+H]+");
     assert_string_equal(f.s.meta[NPSW_META_INCHIKEY], "ZPUCINDJVBIVPJ-LJISPDSOSA-N");
@@ -335,7 +279,7 @@ static void test_mgf_metadata(void **state)
                                                       "RTINSECONDS=12.5\n"
                                                       "ORGANISM=GNPS-LIBRARY");
     assert_int_equal(f.warnings, 0);
-    done(&f);
+    fixture_done(&f);
 }
 
 static void test_mgf_bad_cas_warns(void **state)
@@ -343,10 +287,10 @@ static void test_mgf_bad_cas_warns(void **state)
     (void)state;
     fixture f;
     open_text(&f, "BEGIN IONS\nCAS=50-36-3\n1 1\nEND IONS\n"); /* check digit should be 2 */
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_null(f.s.meta[NPSW_META_CAS]);
     assert_int_equal(f.warnings, 1);
-    done(&f);
+    fixture_done(&f);
 }
 
 /* ---- peak lines ------------------------------------------------------------------------ */
@@ -362,14 +306,14 @@ static void test_mgf_peak_line_forms(void **state)
                   "58,5 10,25\n"             /* comma decimals */
                   "59 1.5e2\n"
                   "END IONS\n");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_int_equal(f.s.n, 5);
     assert_peak(&f.s, 0, 55.1, 102);
     assert_peak(&f.s, 1, 56.2, 33);
     assert_peak(&f.s, 2, 57.3, 44);
     assert_peak(&f.s, 3, 58.5, 10.25);
     assert_peak(&f.s, 4, 59, 150);
-    done(&f);
+    fixture_done(&f);
 }
 
 static void test_mgf_decimal_comma_no(void **state)
@@ -381,10 +325,10 @@ static void test_mgf_decimal_comma_no(void **state)
     const char *t = "BEGIN IONS\n55,102\nEND IONS\n"; /* the comma separates */
     fixture f;
     open_text_opts(&f, t, strlen(t), o);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_int_equal(f.s.n, 1);
     assert_peak(&f.s, 0, 55, 102);
-    done(&f);
+    fixture_done(&f);
 }
 
 /* ---- errors and recovery --------------------------------------------------------------- */
@@ -400,18 +344,18 @@ static void test_mgf_missing_end_before_begin(void **state)
                   "TITLE=good\n"     /* 5 */
                   "60 20\n"          /* 6 */
                   "END IONS\n");     /* 7 */
-    assert_int_equal(next(&f), NPSW_EPARSE);
+    assert_int_equal(fixture_next(&f), NPSW_EPARSE);
     assert_int_equal(f.err.line, 1);
     assert_string_equal(f.err.where, "t.mgf");
     assert_non_null(strstr(f.err.msg, "END IONS"));
     assert_non_null(strstr(f.err.msg, "broken"));
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_string_equal(f.s.meta[NPSW_META_NAME], "good");
     assert_int_equal(f.s.n, 1);
     assert_peak(&f.s, 0, 60, 20);
     assert_int_equal(f.s.src_line, 4);
-    assert_int_equal(next(&f), NPSW_EOF);
-    done(&f);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
+    fixture_done(&f);
 }
 
 static void test_mgf_missing_end_at_eof(void **state)
@@ -420,11 +364,11 @@ static void test_mgf_missing_end_at_eof(void **state)
     fixture f;
     open_text(&f, "BEGIN IONS\nTITLE=ok\n1 1\nEND IONS\n"
                   "BEGIN IONS\nTITLE=cut off\n55 10\n"); /* block starts at line 5 */
-    assert_int_equal(next(&f), 0);
-    assert_int_equal(next(&f), NPSW_EPARSE);
+    assert_int_equal(fixture_next(&f), 0);
+    assert_int_equal(fixture_next(&f), NPSW_EPARSE);
     assert_int_equal(f.err.line, 5);
-    assert_int_equal(next(&f), NPSW_EOF);
-    done(&f);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
+    fixture_done(&f);
 }
 
 static void test_mgf_bad_peak_line(void **state)
@@ -448,19 +392,19 @@ static void test_mgf_bad_peak_line(void **state)
                   "TITLE=last\n"
                   "80 8\n"
                   "END IONS\n");
-    assert_int_equal(next(&f), NPSW_EPARSE);
+    assert_int_equal(fixture_next(&f), NPSW_EPARSE);
     assert_int_equal(f.err.line, 4);
     assert_non_null(strstr(f.err.msg, "bad peaks"));
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_string_equal(f.s.meta[NPSW_META_NAME], "next");
     assert_int_equal(f.s.n, 1);
-    assert_int_equal(next(&f), NPSW_EPARSE);
+    assert_int_equal(fixture_next(&f), NPSW_EPARSE);
     assert_int_equal(f.err.line, 13);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_string_equal(f.s.meta[NPSW_META_NAME], "last");
     assert_peak(&f.s, 0, 80, 8);
-    assert_int_equal(next(&f), NPSW_EOF);
-    done(&f);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
+    fixture_done(&f);
 }
 
 static void test_mgf_no_peaks(void **state)
@@ -468,12 +412,12 @@ static void test_mgf_no_peaks(void **state)
     (void)state;
     fixture f;
     open_text(&f, "BEGIN IONS\nTITLE=empty\nPEPMASS=100\nEND IONS\nBEGIN IONS\n1 1\nEND IONS\n");
-    assert_int_equal(next(&f), NPSW_EPARSE);
+    assert_int_equal(fixture_next(&f), NPSW_EPARSE);
     assert_int_equal(f.err.line, 1);
     assert_non_null(strstr(f.err.msg, "no peaks"));
-    assert_int_equal(next(&f), 0);
-    assert_int_equal(next(&f), NPSW_EOF);
-    done(&f);
+    assert_int_equal(fixture_next(&f), 0);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
+    fixture_done(&f);
 }
 
 static void test_mgf_max_peaks(void **state)
@@ -485,12 +429,12 @@ static void test_mgf_max_peaks(void **state)
     const char *t = "BEGIN IONS\n1 1\n2 2\n3 3\nEND IONS\nBEGIN IONS\n4 4\nEND IONS\n";
     fixture f;
     open_text_opts(&f, t, strlen(t), o);
-    assert_int_equal(next(&f), NPSW_ELIMIT);
+    assert_int_equal(fixture_next(&f), NPSW_ELIMIT);
     assert_int_equal(f.err.line, 4);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_int_equal(f.s.n, 1);
-    assert_int_equal(next(&f), NPSW_EOF);
-    done(&f);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
+    fixture_done(&f);
 }
 
 static void test_mgf_text_outside_blocks(void **state)
@@ -504,14 +448,14 @@ static void test_mgf_text_outside_blocks(void **state)
                   "\n"
                   "BEGIN IONS\n2 2\nEND IONS\n"
                   "END IONS\n");
-    assert_int_equal(next(&f), 0);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_peak(&f.s, 0, 2, 2);
     assert_null(f.s.meta[NPSW_META_NAME]);
     assert_int_equal(f.warnings, 1); /* one warning for the run of two stray lines */
-    assert_int_equal(next(&f), NPSW_EOF);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
     assert_int_equal(f.warnings, 2); /* the stray END IONS */
-    done(&f);
+    fixture_done(&f);
 }
 
 static void test_mgf_probe(void **state)
@@ -567,39 +511,33 @@ static void test_mgf_garbage_terminates(void **state)
 static void test_mgf_data_file(void **state)
 {
     (void)state;
-    const char *dir = getenv("NPSW_TEST_DATA");
-    if (!dir) skip();
     char path[1024];
-    snprintf(path, sizeof path, "%s/mgf/synthetic_library.mgf", dir);
-    npsw_err err;
-    npsw_reader *r = npsw_reader_open(path, NULL, &err);
-    assert_non_null(r);
-    assert_int_equal(npsw_reader_format(r), NPSW_FMT_MGF);
-    npsw_spectrum s;
-    npsw_spectrum_init(&s);
-    assert_int_equal(npsw_reader_next(r, &s, &err), 0);
-    assert_string_equal(s.meta[NPSW_META_NAME], "Cocaine");
-    assert_near(s.precursor_mz, 304.1543, 1e-12);
-    assert_int_equal(s.ion_mode, NPSW_ION_POSITIVE);
-    assert_string_equal(s.meta[NPSW_META_PRECURSOR_TYPE], "[M+H]+");
-    assert_string_equal(s.meta[NPSW_META_CAS], "50-36-2");
-    assert_string_equal(s.meta[NPSW_META_ACCESSION], "SYNTH00001");
-    assert_string_equal(s.meta[NPSW_META_INSTRUMENT], "LC-ESI-QTOF");
-    assert_string_equal(s.meta[NPSW_META_IONIZATION], "ESI");
-    assert_string_equal(s.meta[NPSW_META_COLLISION_ENERGY], "20");
-    assert_string_equal(s.meta[NPSW_META_COMMENTS],
+    if (!data_path("mgf/synthetic_library.mgf", path, sizeof path)) skip();
+    fixture f;
+    fixture_open_file(&f, path, npsw_read_opts_default());
+    assert_int_equal(npsw_reader_format(f.r), NPSW_FMT_MGF);
+    assert_int_equal(fixture_next(&f), 0);
+    assert_string_equal(f.s.meta[NPSW_META_NAME], "Cocaine");
+    assert_near(f.s.precursor_mz, 304.1543, 1e-12);
+    assert_int_equal(f.s.ion_mode, NPSW_ION_POSITIVE);
+    assert_string_equal(f.s.meta[NPSW_META_PRECURSOR_TYPE], "[M+H]+");
+    assert_string_equal(f.s.meta[NPSW_META_CAS], "50-36-2");
+    assert_string_equal(f.s.meta[NPSW_META_ACCESSION], "SYNTH00001");
+    assert_string_equal(f.s.meta[NPSW_META_INSTRUMENT], "LC-ESI-QTOF");
+    assert_string_equal(f.s.meta[NPSW_META_IONIZATION], "ESI");
+    assert_string_equal(f.s.meta[NPSW_META_COLLISION_ENERGY], "20");
+    assert_string_equal(f.s.meta[NPSW_META_COMMENTS],
                         "TITLE=cocaine_pos_scan12\nMSLEVEL=2\nORGANISM=SYNTHETIC");
-    assert_int_equal(s.n, 3);
-    assert_peak(&s, 2, 182.1176, 999);
-    assert_int_equal(s.src_line, 2);
-    assert_int_equal(npsw_reader_next(r, &s, &err), 0);
-    assert_string_equal(s.meta[NPSW_META_NAME], "unknown query 7");
-    assert_true(s.precursor_mz == 0);
-    assert_int_equal(s.n, 2);
-    assert_peak(&s, 0, 40.5, 12.5);
-    assert_int_equal(npsw_reader_next(r, &s, &err), NPSW_EOF);
-    npsw_spectrum_free(&s);
-    npsw_reader_close(r);
+    assert_int_equal(f.s.n, 3);
+    assert_peak(&f.s, 2, 182.1176, 999);
+    assert_int_equal(f.s.src_line, 2);
+    assert_int_equal(fixture_next(&f), 0);
+    assert_string_equal(f.s.meta[NPSW_META_NAME], "unknown query 7");
+    assert_true(f.s.precursor_mz == 0);
+    assert_int_equal(f.s.n, 2);
+    assert_peak(&f.s, 0, 40.5, 12.5);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
+    fixture_done(&f);
 }
 
 int main(void)

@@ -8,53 +8,14 @@
  * grep/awk/python: 2988 records, 396397 peak lines, every 'Num Peaks:' equal to its peak lines,
  * first record Epiandrosterone with 211 peaks starting "40 42", last record N-Propylcathinone
  * ending "192 1"). Nothing is copied from the program's output. */
-#include <math.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cmocka.h>
-
-#include "reader_internal.h"
-
-typedef struct fixture {
-    npsw_reader *r;
-    npsw_spectrum s;
-    npsw_err err;
-    int warnings;
-    uint64_t last_warning_line;
-    char last_warning_where[NPSW_ERR_WHERE_MAX];
-    char all_warnings[4096];
-} fixture;
-
-static void on_warning(void *user, const npsw_err *w)
-{
-    fixture *f = user;
-    f->warnings++;
-    f->last_warning_line = w->line;
-    snprintf(f->last_warning_where, sizeof f->last_warning_where, "%s", w->where);
-    size_t used = strlen(f->all_warnings);
-    if (used + 2 < sizeof f->all_warnings)
-        snprintf(f->all_warnings + used, sizeof f->all_warnings - used, "%s\n", w->msg);
-}
+#include "test_util.h"
 
 static void open_opts(fixture *f, const char *text, size_t len, npsw_read_opts o)
 {
-    memset(f, 0, sizeof *f);
-    npsw_spectrum_init(&f->s);
-    o.warn = on_warning;
-    o.warn_user = f;
-    f->r = npsw_reader_open_mem(text, len, "t.msp", &o, &f->err);
-    if (!f->r) {
-        print_error("npsw_reader_open_mem failed: %s\n", f->err.msg);
-        fail();
-    }
+    fixture_open(f, text, len, "t.msp", o);
     assert_int_equal(npsw_reader_format(f->r), NPSW_FMT_MSP);
 }
 
@@ -73,53 +34,6 @@ static void open_auto(fixture *f, const char *text)
     o.format = NPSW_FMT_AUTO;
     open_opts(f, text, strlen(text), o);
 }
-
-static int next(fixture *f)
-{
-    npsw_err_clear(&f->err);
-    return npsw_reader_next(f->r, &f->s, &f->err);
-}
-
-static void done(fixture *f)
-{
-    npsw_spectrum_free(&f->s);
-    npsw_reader_close(f->r);
-}
-
-static void assert_near_at(double a, double b, double eps, const char *file, int line)
-{
-    if (!(fabs(a - b) <= eps)) {
-        print_error("%s:%d: %.12g differs from the expected %.12g\n", file, line, a, b);
-        fail();
-    }
-}
-#define assert_near(a, b, eps) assert_near_at((a), (b), (eps), __FILE__, __LINE__)
-
-static void assert_peak_at(const npsw_spectrum *s, uint32_t i, double mz, double in,
-                           const char *file, int line)
-{
-    if (i >= s->n) {
-        print_error("%s:%d: peak %u asked for, the spectrum has %u\n", file, line, i, s->n);
-        fail();
-    }
-    assert_near_at(s->mz[i], mz, 1e-9, file, line);
-    assert_near_at(s->intensity[i], in, 1e-4, file, line);
-}
-#define assert_peak(s, i, mz, in) assert_peak_at((s), (i), (mz), (in), __FILE__, __LINE__)
-
-/* A metadata field equals `expect` (NULL: the field is absent). */
-static void assert_meta_at(const npsw_spectrum *s, int field, const char *expect,
-                           const char *file, int line)
-{
-    const char *v = s->meta[field];
-    if (!expect && !v) return;
-    if (!expect || !v || strcmp(v, expect) != 0) {
-        print_error("%s:%d: field %s is \"%s\", expected \"%s\"\n", file, line,
-                    npsw_meta_column(field), v ? v : "(null)", expect ? expect : "(null)");
-        fail();
-    }
-}
-#define assert_meta(s, field, expect) assert_meta_at((s), (field), (expect), __FILE__, __LINE__)
 
 /* An expected parse error: code, file name and line. */
 static void assert_parse_error_at(fixture *f, int rc, uint64_t line, const char *file, int srcline)
@@ -160,7 +74,7 @@ static void test_msp_swgdrug_record(void **state)
                   "Name: Second record\n"                             /* 17 */
                   "Num Peaks: 1\n"                                    /* 18 */
                   "50 5\n");                                          /* 19 */
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "Epiandrosterone");
     assert_meta(&f.s, NPSW_META_SYNONYMS,
                 "Isoandrosterone\n3.beta.-hydroxy-5.alpha.-Androstan-17-one");
@@ -180,7 +94,7 @@ static void test_msp_swgdrug_record(void **state)
     assert_peak(&f.s, 1, 41, 493);
     assert_peak(&f.s, 2, 290, 999);
     assert_peak(&f.s, 3, 291, 210);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "Second record");
     /* nothing carried over from the previous record */
     assert_meta(&f.s, NPSW_META_SYNONYMS, NULL);
@@ -190,11 +104,11 @@ static void test_msp_swgdrug_record(void **state)
     assert_int_equal(f.s.src_line, 17);
     assert_int_equal(f.s.n, 1);
     assert_peak(&f.s, 0, 50, 5);
-    assert_int_equal(next(&f), NPSW_EOF);
-    assert_int_equal(next(&f), NPSW_EOF);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
     assert_int_equal(f.warnings, 0);
     assert_int_equal(npsw_reader_warnings(f.r), 0);
-    done(&f);
+    fixture_done(&f);
 }
 
 static void test_msp_crlf_and_semicolon_pairs(void **state)
@@ -213,7 +127,7 @@ static void test_msp_crlf_and_semicolon_pairs(void **state)
                   "Name: Next\r\n"             /* 9 */
                   "Num Peaks: 1\r\n"           /* 10 */
                   "44 5\r\n");                 /* 11 */
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "Cocaine"); /* no stray CR */
     assert_meta(&f.s, NPSW_META_FORMULA, "C17H21NO4");
     assert_meta(&f.s, NPSW_META_CAS, "50-36-2");
@@ -224,13 +138,13 @@ static void test_msp_crlf_and_semicolon_pairs(void **state)
     assert_peak(&f.s, 2, 182, 850);
     assert_peak(&f.s, 3, 303, 300);
     assert_peak(&f.s, 4, 304, 60);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "Next");
     assert_int_equal(f.s.src_line, 9);
     assert_int_equal(f.s.n, 1);
-    assert_int_equal(next(&f), NPSW_EOF);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
     assert_int_equal(f.warnings, 0);
-    done(&f);
+    fixture_done(&f);
 }
 
 static void test_msp_no_blank_line_between_records(void **state)
@@ -248,26 +162,26 @@ static void test_msp_no_blank_line_between_records(void **state)
                  "NAME: C\n"       /* 9: keys are case-insensitive */
                  "Num Peaks: 1\n"  /* 10 */
                  "70 7");          /* 11: no final newline */
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "A");
     assert_int_equal(f.s.src_line, 1);
     assert_int_equal(f.s.n, 2);
     assert_peak(&f.s, 1, 51, 50);
     assert_true(f.s.mw == 0);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "B");
     assert_int_equal(f.s.src_line, 5);
     assert_near(f.s.mw, 100, 0);
     assert_int_equal(f.s.n, 1);
     assert_peak(&f.s, 0, 60, 10);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "C");
     assert_int_equal(f.s.src_line, 9);
     assert_int_equal(f.s.n, 1);
     assert_peak(&f.s, 0, 70, 7);
-    assert_int_equal(next(&f), NPSW_EOF);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
     assert_int_equal(f.warnings, 0);
-    done(&f);
+    fixture_done(&f);
 }
 
 /* A blank line between "Num Peaks:" and the peaks does not split the record; a record whose
@@ -288,17 +202,17 @@ static void test_msp_blank_line_before_peaks(void **state)
                  "Name: C\n"      /* 10 */
                  "Num Peaks: 1\n" /* 11 */
                  "70 7\n");       /* 12 */
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "A");
     assert_int_equal(f.s.n, 2);
     assert_peak(&f.s, 1, 51, 50);
-    assert_int_equal(next(&f), NPSW_EPARSE);
+    assert_int_equal(fixture_next(&f), NPSW_EPARSE);
     assert_int_equal(f.err.line, 7);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "C");
     assert_peak(&f.s, 0, 70, 7);
-    assert_int_equal(next(&f), NPSW_EOF);
-    done(&f);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
+    fixture_done(&f);
 }
 
 static void test_msp_blank_lines_and_bom(void **state)
@@ -314,14 +228,14 @@ static void test_msp_blank_lines_and_bom(void **state)
                   "Name: Two\n"        /* 9 */
                   "Num Peaks: 1\n"     /* 10 */
                   "60 2\n\n\n");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "Bom");
     assert_int_equal(f.s.src_line, 3);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "Two");
     assert_int_equal(f.s.src_line, 9);
-    assert_int_equal(next(&f), NPSW_EOF);
-    done(&f);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
+    fixture_done(&f);
 }
 
 /* ---- peak-line forms ------------------------------------------------------------------- */
@@ -336,7 +250,7 @@ static void test_msp_peak_forms(void **state)
                   "57:10 58:20\n"
                   "59\t30\t\"C4H7+\"\n"
                   "60 40\n");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_int_equal(f.s.n, 6);
     assert_peak(&f.s, 0, 55, 102);
     assert_peak(&f.s, 1, 56, 33);
@@ -345,8 +259,8 @@ static void test_msp_peak_forms(void **state)
     assert_peak(&f.s, 4, 59, 30);
     assert_peak(&f.s, 5, 60, 40);
     assert_int_equal(f.warnings, 0);
-    assert_int_equal(next(&f), NPSW_EOF);
-    done(&f);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
+    fixture_done(&f);
 }
 
 static void test_msp_msdial_tab_annotation(void **state)
@@ -361,7 +275,7 @@ static void test_msp_msdial_tab_annotation(void **state)
                   "Num Peaks: 2\n"
                   "65.0386\t120\t\"C5H5+\"\n"
                   "91.0542\t999\t\"C7H7+ tropylium\"\n");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "Toluene");
     assert_true(f.s.precursor_mz == 0);
     assert_meta(&f.s, NPSW_META_PRECURSOR_TYPE, "[M]+");
@@ -371,7 +285,7 @@ static void test_msp_msdial_tab_annotation(void **state)
     assert_peak(&f.s, 0, 65.0386, 120);
     assert_peak(&f.s, 1, 91.0542, 999);
     assert_int_equal(f.warnings, 0);
-    done(&f);
+    fixture_done(&f);
 }
 
 static void test_msp_comma_decimal_intensities(void **state)
@@ -383,14 +297,14 @@ static void test_msp_comma_decimal_intensities(void **state)
                  "55 10,5\n"
                  "56 999,0\n"
                  "57 20,25; 58 1,5\n");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_int_equal(f.s.n, 4);
     assert_peak(&f.s, 0, 55, 10.5);
     assert_peak(&f.s, 1, 56, 999);
     assert_peak(&f.s, 2, 57, 20.25);
     assert_peak(&f.s, 3, 58, 1.5);
     assert_int_equal(f.warnings, 0);
-    done(&f);
+    fixture_done(&f);
 }
 
 static void test_msp_comma_pairs(void **state)
@@ -399,11 +313,11 @@ static void test_msp_comma_pairs(void **state)
     fixture f;
     /* "m/z,intensity" per line: the comma separates (one token per line) */
     open_msp(&f, "Name: Pairs\nNum Peaks: 2\n55,102\n56,33\n");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_int_equal(f.s.n, 2);
     assert_peak(&f.s, 0, 55, 102);
     assert_peak(&f.s, 1, 56, 33);
-    done(&f);
+    fixture_done(&f);
 }
 
 /* ---- metadata keys --------------------------------------------------------------------- */
@@ -432,21 +346,21 @@ static void test_msp_cas_with_nist_number(void **state)
                  "CAS#: 2147483647\n"
                  "Num Peaks: 1\n"
                  "194 999\n");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_CAS, "58-08-2");
     assert_meta(&f.s, NPSW_META_ACCESSION, "NIST#12345");
     assert_int_equal(f.warnings, 0);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_CAS, "58-08-2");
     assert_meta(&f.s, NPSW_META_ACCESSION, "NIST#777");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_CAS, NULL); /* 0 = unknown */
     assert_meta(&f.s, NPSW_META_ACCESSION, "NIST#888");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_CAS, NULL); /* 2147483647 = unknown */
     assert_int_equal(f.warnings, 0);       /* "unknown" is not a problem */
-    assert_int_equal(next(&f), NPSW_EOF);
-    done(&f);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
+    fixture_done(&f);
 }
 
 static void test_msp_bad_cas_warns(void **state)
@@ -457,12 +371,12 @@ static void test_msp_bad_cas_warns(void **state)
                  "CAS#: 58-08-3\n"         /* 2: the check digit should be 2 */
                  "Num Peaks: 1\n"
                  "194 999\n");
-    assert_int_equal(next(&f), 0); /* the record is kept */
+    assert_int_equal(fixture_next(&f), 0); /* the record is kept */
     assert_meta(&f.s, NPSW_META_CAS, NULL);
     assert_int_equal(f.warnings, 1);
     assert_int_equal(f.last_warning_line, 2);
     assert_string_equal(f.last_warning_where, "t.msp");
-    done(&f);
+    fixture_done(&f);
 }
 
 static void test_msp_num_peaks_disagrees(void **state)
@@ -482,7 +396,7 @@ static void test_msp_num_peaks_disagrees(void **state)
                  "Num Peaks: 2\n"
                  "70 1\n"
                  "71 2\n");
-    assert_int_equal(next(&f), 0); /* kept, with the peaks present */
+    assert_int_equal(fixture_next(&f), 0); /* kept, with the peaks present */
     assert_meta(&f.s, NPSW_META_NAME, "Too few");
     assert_int_equal(f.s.n, 2);
     assert_peak(&f.s, 1, 51, 200);
@@ -490,17 +404,17 @@ static void test_msp_num_peaks_disagrees(void **state)
     assert_string_equal(f.last_warning_where, "t.msp");
     assert_true(f.last_warning_line >= 2 && f.last_warning_line <= 4);
     assert_non_null(strstr(f.all_warnings, "Num Peaks"));
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "Too many");
     assert_int_equal(f.s.n, 2);
     assert_int_equal(f.warnings, 2);
     assert_true(f.last_warning_line >= 6 && f.last_warning_line <= 8);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "Right");
     assert_int_equal(f.warnings, 2); /* agreeing: no warning */
-    assert_int_equal(next(&f), NPSW_EOF);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
     assert_int_equal(npsw_reader_warnings(f.r), 2);
-    done(&f);
+    fixture_done(&f);
 }
 
 static void test_msp_missing_num_peaks(void **state)
@@ -516,18 +430,18 @@ static void test_msp_missing_num_peaks(void **state)
                  "Name: Last\n"
                  "Num Peaks: 1\n"
                  "70 1\n");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "No count");
     assert_int_equal(f.s.n, 2);
     assert_peak(&f.s, 0, 50, 100);
     assert_peak(&f.s, 1, 51, 200);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "No count, no blank");
     assert_int_equal(f.s.n, 1);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "Last");
-    assert_int_equal(next(&f), NPSW_EOF);
-    done(&f);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
+    fixture_done(&f);
 }
 
 static void test_msp_latin1_name(void **state)
@@ -538,11 +452,11 @@ static void test_msp_latin1_name(void **state)
                  "Synon: M\xfcller's base\n"    /* Latin-1 ü */
                  "Num Peaks: 1\n"
                  "194 999\n");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "Caf\xc3\xa9ine");
     assert_meta(&f.s, NPSW_META_SYNONYMS, "M\xc3\xbcller's base");
     assert_true(f.warnings >= 1); /* an 8-bit conversion is reported */
-    done(&f);
+    fixture_done(&f);
 }
 
 static void test_msp_cp437_name(void **state)
@@ -556,12 +470,12 @@ static void test_msp_cp437_name(void **state)
                  "Name: \xeb" "9-THC\n"          /* CP437 delta */
                  "Num Peaks: 1\n"
                  "50 1\n");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "\xce\xb2-Hydroxyfentanyl"); /* U+03B2 */
     assert_true(f.warnings >= 1);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "\xce\xb4" "9-THC"); /* U+03B4 */
-    done(&f);
+    fixture_done(&f);
 }
 
 static void test_msp_explicit_encoding(void **state)
@@ -573,15 +487,15 @@ static void test_msp_explicit_encoding(void **state)
     o.encoding = NPSW_ENC_LATIN1;
     const char *t = "Name: \xe1-Hydroxy\nNum Peaks: 1\n50 1\n";
     open_opts(&f, t, strlen(t), o);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "\xc3\xa1-Hydroxy"); /* Latin-1 á, U+00E1 */
-    done(&f);
+    fixture_done(&f);
     o.encoding = NPSW_ENC_CP437;
     const char *u = "Name: Caf\x82\nNum Peaks: 1\n50 1\n";
     open_opts(&f, u, strlen(u), o);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "Caf\xc3\xa9"); /* CP437 0x82 = é */
-    done(&f);
+    fixture_done(&f);
 }
 
 static void test_msp_utf8_name_untouched(void **state)
@@ -589,10 +503,10 @@ static void test_msp_utf8_name_untouched(void **state)
     (void)state;
     fixture f;
     open_msp(&f, "Name: \xce\xb1-PVP\nNum Peaks: 1\n50 1\n");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "\xce\xb1-PVP");
     assert_int_equal(f.warnings, 0);
-    done(&f);
+    fixture_done(&f);
 }
 
 static void test_msp_precursor(void **state)
@@ -603,17 +517,17 @@ static void test_msp_precursor(void **state)
                  "Name: Comma\nPrecursorMZ: 281,2013\nNum Peaks: 1\n50 1\n\n"
                  "Name: Dot\nPrecursorMZ: 195.0877\nNum Peaks: 1\n50 1\n\n"
                  "Name: None\nNum Peaks: 1\n50 1\n");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_true(f.s.precursor_mz == 0);
     assert_int_equal(f.warnings, 0);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_near(f.s.precursor_mz, 281.2013, 1e-9);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_near(f.s.precursor_mz, 195.0877, 1e-9);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_true(f.s.precursor_mz == 0); /* reset between records */
     assert_int_equal(f.warnings, 0);
-    done(&f);
+    fixture_done(&f);
 }
 
 static void test_msp_synonyms_accumulate(void **state)
@@ -628,12 +542,12 @@ static void test_msp_synonyms_accumulate(void **state)
                  "Synon: $:00in-source\n" /* NIST tagged metadata: not a synonym */
                  "Num Peaks: 1\n"
                  "91 999\n");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_SYNONYMS,
                 "Benzeneacetic acid, methyl ester\nMethyl benzeneacetate\nMethyl alpha-toluate");
     assert_non_null(f.s.meta[NPSW_META_COMMENTS]);
     assert_non_null(strstr(f.s.meta[NPSW_META_COMMENTS], "$:00in-source"));
-    done(&f);
+    fixture_done(&f);
 }
 
 static void test_msp_unknown_keys_in_comments(void **state)
@@ -646,10 +560,10 @@ static void test_msp_unknown_keys_in_comments(void **state)
                  "Foo Bar: baz qux\n"
                  "Num Peaks: 1\n"
                  "50 1\n");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_COMMENTS, "DEA SWL\nRetention_time: 5.5\nFoo Bar: baz qux");
     assert_int_equal(f.s.n, 1);
-    done(&f);
+    fixture_done(&f);
 }
 
 static void test_msp_other_keys(void **state)
@@ -670,7 +584,7 @@ static void test_msp_other_keys(void **state)
                  "RI: 1834\n"
                  "Num Peaks: 1\n"
                  "194 999\n");
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_FORMULA, "C8H10N4O2");
     assert_near(f.s.mw, 194, 0);
     assert_near(f.s.exact_mass, 194.08038, 1e-9);
@@ -683,7 +597,7 @@ static void test_msp_other_keys(void **state)
     assert_int_equal(f.s.ion_mode, NPSW_ION_NEGATIVE);
     assert_near(f.s.retention_index, 1834, 0);
     assert_meta(&f.s, NPSW_META_COMMENTS, NULL);
-    done(&f);
+    fixture_done(&f);
 }
 
 /* ---- malformed records and recovery ---------------------------------------------------- */
@@ -705,18 +619,18 @@ static void test_msp_bad_peak_line_recovers(void **state)
                  "Name: Good2\n"       /* 11 */
                  "Num Peaks: 1\n"      /* 12 */
                  "60 100\n");          /* 13 */
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "Good1");
-    int rc = next(&f);
+    int rc = fixture_next(&f);
     assert_parse_error(&f, rc, 8);
     assert_non_null(strstr(f.err.msg, "Bad Peaks")); /* the message names the record */
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "Good2");
     assert_int_equal(f.s.src_line, 11);
     assert_int_equal(f.s.n, 1);
     assert_peak(&f.s, 0, 60, 100);
-    assert_int_equal(next(&f), NPSW_EOF);
-    done(&f);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
+    fixture_done(&f);
 }
 
 static void test_msp_bad_number_recovers_without_blank(void **state)
@@ -730,13 +644,13 @@ static void test_msp_bad_number_recovers_without_blank(void **state)
                  "Name: Good\n"      /* 5: next record starts without a blank line */
                  "Num Peaks: 1\n"
                  "60 1\n");
-    int rc = next(&f);
+    int rc = fixture_next(&f);
     assert_parse_error(&f, rc, 3);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "Good");
     assert_int_equal(f.s.src_line, 5);
-    assert_int_equal(next(&f), NPSW_EOF);
-    done(&f);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
+    fixture_done(&f);
 }
 
 static void test_msp_record_without_peaks(void **state)
@@ -759,19 +673,19 @@ static void test_msp_record_without_peaks(void **state)
                  "\n"
                  "Name: Empty at the end\n" /* 15 */
                  "Num Peaks: 0\n");
-    int rc = next(&f);
+    int rc = fixture_next(&f);
     assert_parse_error(&f, rc, 1);
     assert_non_null(strstr(f.err.msg, "Empty one"));
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "Good");
-    rc = next(&f);
+    rc = fixture_next(&f);
     assert_parse_error(&f, rc, 8);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "Good again");
-    rc = next(&f);
+    rc = fixture_next(&f);
     assert_parse_error(&f, rc, 15);
-    assert_int_equal(next(&f), NPSW_EOF);
-    done(&f);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
+    fixture_done(&f);
 }
 
 static void test_msp_junk_line_recovers(void **state)
@@ -792,18 +706,18 @@ static void test_msp_junk_line_recovers(void **state)
                  "Name: Good2\n"                        /* 12: no blank line */
                  "Num Peaks: 1\n"
                  "70 1\n");
-    int rc = next(&f);
+    int rc = fixture_next(&f);
     assert_parse_error(&f, rc, 3);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "Good");
     assert_int_equal(f.s.src_line, 6);
-    rc = next(&f);
+    rc = fixture_next(&f);
     assert_parse_error(&f, rc, 11);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "Good2");
     assert_int_equal(f.s.src_line, 12);
-    assert_int_equal(next(&f), NPSW_EOF);
-    done(&f);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
+    fixture_done(&f);
 }
 
 static void test_msp_record_without_name(void **state)
@@ -816,12 +730,12 @@ static void test_msp_record_without_name(void **state)
                  "Name: Good\n"    /* 4 */
                  "Num Peaks: 1\n"
                  "60 1\n");
-    int rc = next(&f);
+    int rc = fixture_next(&f);
     assert_parse_error(&f, rc, 1);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "Good");
-    assert_int_equal(next(&f), NPSW_EOF);
-    done(&f);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
+    fixture_done(&f);
 }
 
 static void test_msp_max_peaks(void **state)
@@ -841,13 +755,13 @@ static void test_msp_max_peaks(void **state)
                     "Num Peaks: 2\n"
                     "60 1; 61 1\n";
     open_opts(&f, t, strlen(t), o);
-    int rc = next(&f);
+    int rc = fixture_next(&f);
     assert_parse_error(&f, rc, 5);
-    assert_int_equal(next(&f), 0);
+    assert_int_equal(fixture_next(&f), 0);
     assert_meta(&f.s, NPSW_META_NAME, "Two");
     assert_int_equal(f.s.n, 2);
-    assert_int_equal(next(&f), NPSW_EOF);
-    done(&f);
+    assert_int_equal(fixture_next(&f), NPSW_EOF);
+    fixture_done(&f);
 }
 
 static void test_msp_garbage_terminates(void **state)
@@ -1000,12 +914,38 @@ static void test_msp_long_semicolon_chain_no_crash(void **state)
 
 /* ---- whole files ----------------------------------------------------------------------- */
 
-static int data_path(const char *rel, char *out, size_t size)
+/* One npsw_read_file call with the default options: the file, what it returns, what it reads. */
+typedef struct file_read {
+    char path[1024];
+    npsw_spectra out;
+    npsw_read_report rep;
+    npsw_err err;
+} file_read;
+
+/* Prepare reading `path`: empty results, a clear error. */
+static void file_read_init(file_read *fr, const char *path)
 {
-    const char *dir = getenv("NPSW_TEST_DATA");
-    if (!dir || !dir[0]) return 0;
-    snprintf(out, size, "%s/%s", dir, rel);
-    return 1;
+    memset(fr, 0, sizeof *fr);
+    snprintf(fr->path, sizeof fr->path, "%s", path);
+    npsw_err_clear(&fr->err);
+}
+
+/* Prepare reading tests/data/REL; fails when NPSW_TEST_DATA is not set. */
+static void file_read_data(file_read *fr, const char *rel)
+{
+    char path[1024];
+    if (!data_path(rel, path, sizeof path)) {
+        print_error("NPSW_TEST_DATA is not set (ctest sets it)\n");
+        fail();
+    }
+    file_read_init(fr, path);
+}
+
+/* npsw_read_file of fr->path, strict or lenient, appending to fr->out. */
+static int file_read_run(file_read *fr, int strict)
+{
+    npsw_read_opts o = npsw_read_opts_default();
+    return npsw_read_file(fr->path, &o, strict, &fr->out, &fr->rep, &fr->err);
 }
 
 /* tests/data/msp/synthetic_mixed.msp: Good One (lines 1-5), Bad Peak Line (7-11, "61 abc" on
@@ -1013,101 +953,75 @@ static int data_path(const char *rel, char *out, size_t size)
 static void test_msp_read_file_lenient(void **state)
 {
     (void)state;
-    char path[1024];
-    if (!data_path("msp/synthetic_mixed.msp", path, sizeof path)) {
-        print_error("NPSW_TEST_DATA is not set (ctest sets it)\n");
-        fail();
-    }
-    npsw_read_opts o = npsw_read_opts_default();
-    npsw_spectra out = {0};
-    npsw_read_report rep;
-    npsw_err err;
-    npsw_err_clear(&err);
-    int rc = npsw_read_file(path, &o, 0, &out, &rep, &err);
+    file_read fr;
+    file_read_data(&fr, "msp/synthetic_mixed.msp");
+    int rc = file_read_run(&fr, 0);
     assert_int_equal(rc, 3);
-    assert_int_equal(out.n, 3);
-    assert_int_equal(rep.n_read, 3);
-    assert_int_equal(rep.n_skipped, 2);
-    assert_int_equal(rep.format, NPSW_FMT_MSP);
-    assert_int_equal(strlen(rep.sha256), 64);
-    assert_int_equal(rep.first[0].code, NPSW_EPARSE);
-    assert_int_equal(rep.first[0].line, 11);
-    assert_string_equal(rep.first[0].where, path);
-    assert_int_equal(rep.first[1].code, NPSW_EPARSE);
-    assert_int_equal(rep.first[1].line, 18);
-    assert_string_equal(rep.first[1].where, path);
-    assert_string_equal(out.v[0].meta[NPSW_META_NAME], "Synthetic Good One");
-    assert_string_equal(out.v[1].meta[NPSW_META_NAME], "Synthetic Good Two");
-    assert_string_equal(out.v[2].meta[NPSW_META_NAME], "Synthetic Good Three");
-    assert_int_equal(out.v[1].n, 3);
-    assert_peak(&out.v[1], 2, 72, 999);
-    assert_int_equal(out.v[1].src_line, 13);
-    assert_int_equal(out.v[2].src_line, 22);
-    npsw_spectra_free(&out);
+    assert_int_equal(fr.out.n, 3);
+    assert_int_equal(fr.rep.n_read, 3);
+    assert_int_equal(fr.rep.n_skipped, 2);
+    assert_int_equal(fr.rep.format, NPSW_FMT_MSP);
+    assert_int_equal(strlen(fr.rep.sha256), 64);
+    assert_int_equal(fr.rep.first[0].code, NPSW_EPARSE);
+    assert_int_equal(fr.rep.first[0].line, 11);
+    assert_string_equal(fr.rep.first[0].where, fr.path);
+    assert_int_equal(fr.rep.first[1].code, NPSW_EPARSE);
+    assert_int_equal(fr.rep.first[1].line, 18);
+    assert_string_equal(fr.rep.first[1].where, fr.path);
+    assert_string_equal(fr.out.v[0].meta[NPSW_META_NAME], "Synthetic Good One");
+    assert_string_equal(fr.out.v[1].meta[NPSW_META_NAME], "Synthetic Good Two");
+    assert_string_equal(fr.out.v[2].meta[NPSW_META_NAME], "Synthetic Good Three");
+    assert_int_equal(fr.out.v[1].n, 3);
+    assert_peak(&fr.out.v[1], 2, 72, 999);
+    assert_int_equal(fr.out.v[1].src_line, 13);
+    assert_int_equal(fr.out.v[2].src_line, 22);
+    npsw_spectra_free(&fr.out);
 }
 
 static void test_msp_read_file_strict(void **state)
 {
     (void)state;
-    char path[1024];
-    if (!data_path("msp/synthetic_mixed.msp", path, sizeof path)) {
-        print_error("NPSW_TEST_DATA is not set (ctest sets it)\n");
-        fail();
-    }
-    npsw_read_opts o = npsw_read_opts_default();
-    npsw_spectra out = {0};
-    npsw_read_report rep;
-    npsw_err err;
-    npsw_err_clear(&err);
-    int rc = npsw_read_file(path, &o, 1, &out, &rep, &err);
+    file_read fr;
+    file_read_data(&fr, "msp/synthetic_mixed.msp");
+    int rc = file_read_run(&fr, 1);
     assert_int_equal(rc, NPSW_EPARSE);
-    assert_int_equal(err.code, NPSW_EPARSE);
-    assert_int_equal(err.line, 11);
-    assert_string_equal(err.where, path);
-    assert_int_equal(rep.n_read, 1); /* spectra read before the bad record stay */
-    assert_int_equal(rep.n_skipped, 1);
-    assert_int_equal(out.n, 1);
-    assert_string_equal(out.v[0].meta[NPSW_META_NAME], "Synthetic Good One");
-    npsw_spectra_free(&out);
+    assert_int_equal(fr.err.code, NPSW_EPARSE);
+    assert_int_equal(fr.err.line, 11);
+    assert_string_equal(fr.err.where, fr.path);
+    assert_int_equal(fr.rep.n_read, 1); /* spectra read before the bad record stay */
+    assert_int_equal(fr.rep.n_skipped, 1);
+    assert_int_equal(fr.out.n, 1);
+    assert_string_equal(fr.out.v[0].meta[NPSW_META_NAME], "Synthetic Good One");
+    npsw_spectra_free(&fr.out);
 }
 
 static void test_msp_read_file_appends(void **state)
 {
     (void)state;
-    char path[1024];
-    if (!data_path("msp/synthetic_small.msp", path, sizeof path)) {
-        print_error("NPSW_TEST_DATA is not set (ctest sets it)\n");
-        fail();
-    }
-    npsw_read_opts o = npsw_read_opts_default();
-    npsw_spectra out = {0};
-    npsw_read_report rep;
-    npsw_err err;
-    assert_int_equal(npsw_read_file(path, &o, 1, &out, &rep, &err), 4);
-    assert_int_equal(npsw_read_file(path, &o, 1, &out, &rep, &err), 4); /* appended */
-    assert_int_equal(out.n, 8);
-    assert_int_equal(rep.n_warnings, 0);
-    assert_string_equal(out.v[4].meta[NPSW_META_NAME], "Synthetic Alpha");
-    assert_string_equal(out.v[7].meta[NPSW_META_NAME], "Synthetic Delta");
-    assert_int_equal(out.v[7].n, 5);
-    assert_peak(&out.v[7], 4, 165, 220);
-    npsw_spectra_free(&out);
+    file_read fr;
+    file_read_data(&fr, "msp/synthetic_small.msp");
+    assert_int_equal(file_read_run(&fr, 1), 4);
+    assert_int_equal(file_read_run(&fr, 1), 4); /* appended */
+    assert_int_equal(fr.out.n, 8);
+    assert_int_equal(fr.rep.n_warnings, 0);
+    assert_string_equal(fr.out.v[4].meta[NPSW_META_NAME], "Synthetic Alpha");
+    assert_string_equal(fr.out.v[7].meta[NPSW_META_NAME], "Synthetic Delta");
+    assert_int_equal(fr.out.v[7].n, 5);
+    assert_peak(&fr.out.v[7], 4, 165, 220);
+    npsw_spectra_free(&fr.out);
 }
 
 static void test_msp_read_file_missing(void **state)
 {
     (void)state;
-    npsw_read_opts o = npsw_read_opts_default();
-    npsw_spectra out = {0};
-    npsw_read_report rep;
-    npsw_err err;
-    npsw_err_clear(&err);
     const char *p = "/nonexistent/dir/no_such_file.msp";
-    int rc = npsw_read_file(p, &o, 0, &out, &rep, &err);
+    file_read fr;
+    file_read_init(&fr, p);
+    int rc = file_read_run(&fr, 0);
     assert_int_equal(rc, NPSW_EIO);
-    assert_string_equal(err.where, p);
-    assert_int_equal(out.n, 0);
-    npsw_spectra_free(&out);
+    assert_string_equal(fr.err.where, p);
+    assert_int_equal(fr.out.n, 0);
+    npsw_spectra_free(&fr.out);
 }
 
 static void test_msp_shared_swgdrug(void **state)
@@ -1123,19 +1037,16 @@ static void test_msp_shared_swgdrug(void **state)
         skip();
     }
     fclose(probe);
-    npsw_read_opts o = npsw_read_opts_default();
-    npsw_spectra out = {0};
-    npsw_read_report rep;
-    npsw_err err;
-    npsw_err_clear(&err);
-    int rc = npsw_read_file(path, &o, 0, &out, &rep, &err);
+    file_read fr;
+    file_read_init(&fr, path);
+    int rc = file_read_run(&fr, 0);
     assert_int_equal(rc, 2988);
-    assert_int_equal(rep.n_read, 2988);
-    assert_int_equal(rep.n_skipped, 0);
-    assert_int_equal(rep.n_warnings, 0); /* clean file: every Num Peaks matches, ASCII only */
-    assert_int_equal(rep.format, NPSW_FMT_MSP);
-    assert_int_equal(out.n, 2988);
-    const npsw_spectrum *a = &out.v[0];
+    assert_int_equal(fr.rep.n_read, 2988);
+    assert_int_equal(fr.rep.n_skipped, 0);
+    assert_int_equal(fr.rep.n_warnings, 0); /* clean file: every Num Peaks matches, ASCII only */
+    assert_int_equal(fr.rep.format, NPSW_FMT_MSP);
+    assert_int_equal(fr.out.n, 2988);
+    const npsw_spectrum *a = &fr.out.v[0];
     assert_string_equal(a->meta[NPSW_META_NAME], "Epiandrosterone");
     assert_string_equal(a->meta[NPSW_META_SYNONYMS],
                         "Isoandrosterone\n3.beta.-hydroxy-5.alpha.-Androstan-17-one");
@@ -1145,13 +1056,13 @@ static void test_msp_shared_swgdrug(void **state)
     assert_int_equal(a->n, 211);
     assert_peak(a, 0, 40, 42);
     assert_peak(a, 1, 41, 493);
-    const npsw_spectrum *z = &out.v[2987];
+    const npsw_spectrum *z = &fr.out.v[2987];
     assert_string_equal(z->meta[NPSW_META_NAME], "N-Propylcathinone");
     assert_peak(z, z->n - 1, 192, 1);
     uint64_t total = 0;
-    for (size_t i = 0; i < out.n; i++) total += out.v[i].n;
+    for (size_t i = 0; i < fr.out.n; i++) total += fr.out.v[i].n;
     assert_int_equal(total, 396397);
-    npsw_spectra_free(&out);
+    npsw_spectra_free(&fr.out);
 }
 
 int main(void)

@@ -4,39 +4,7 @@
  * Every expected value below is worked out by hand from the input written next to it (CAS check
  * digits are computed in the comments, UTF-8 byte sequences come from the Unicode code charts),
  * never copied from the program's output. */
-#include <math.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <cmocka.h>
-
-#include "reader_internal.h"
-
-static void assert_near_at(double a, double b, double eps, const char *file, int line)
-{
-    if (!(fabs(a - b) <= eps)) {
-        print_error("%s:%d: %.12g differs from the expected %.12g\n", file, line, a, b);
-        fail();
-    }
-}
-#define assert_near(a, b, eps) assert_near_at((a), (b), (eps), __FILE__, __LINE__)
-
-static void assert_peak_at(const npsw_spectrum *s, uint32_t i, double mz, double in,
-                           const char *file, int line)
-{
-    if (i >= s->n) {
-        print_error("%s:%d: peak %u asked for, the spectrum has %u\n", file, line, i, s->n);
-        fail();
-    }
-    assert_near_at(s->mz[i], mz, 1e-9, file, line);
-    assert_near_at(s->intensity[i], in, 1e-4, file, line);
-}
-#define assert_peak(s, i, mz, in) assert_peak_at((s), (i), (mz), (in), __FILE__, __LINE__)
+#include "test_util.h"
 
 /* Parse one peak line into a fresh spectrum; returns the parser's return code. */
 static int peaks(const char *line, npsw_decimal_comma mode, uint32_t max_peaks, npsw_spectrum *s,
