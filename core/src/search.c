@@ -190,7 +190,8 @@ static int is_mf_family(npsw_score_kind k)
 typedef struct prepared {
     double *w;      /* per posting: I^a * mz^b, b = the score's m/z power */
     uint32_t *g;    /* per posting: global index of its library peak (while preparing only) */
-    double *e;      /* entropy: per posting, entropy-weighted intensity */
+    double *e;      /* entropy: per posting, entropy-weighted intensity b */
+    double *elog;   /* entropy: per posting, b log2 b */
     double *nl_all; /* cosine: per spectrum, sum of w^2 over all peaks */
     double *lsuf;   /* MF family: per library peak, sum of w^2 over the counted peaks (intensity
                        above the threshold) of its spectrum from this peak upwards */
@@ -204,6 +205,7 @@ static void prepared_free(prepared *p)
     free(p->w);
     free(p->g);
     free(p->e);
+    free(p->elog);
     free(p->nl_all);
     free(p->lsuf);
     free(p->cl);
@@ -271,8 +273,9 @@ static int prepare(const npsw_lib *lib, const npsw_search_opts *o, prepared *p)
             }
     } else { /* entropy */
         p->e = malloc((np ? np : 1) * sizeof *p->e);
+        p->elog = malloc((np ? np : 1) * sizeof *p->elog);
         double *ew = malloc((np ? np : 1) * sizeof *ew);
-        if (!p->e || !ew) {
+        if (!p->e || !p->elog || !ew) {
             free(ew);
             goto nomem;
         }
@@ -280,7 +283,10 @@ static int prepare(const npsw_lib *lib, const npsw_search_opts *o, prepared *p)
             npsw_entropy_weights(lib->in + lib->offsets[s],
                                  (uint32_t)(lib->offsets[s + 1] - lib->offsets[s]),
                                  ew + lib->offsets[s]);
-        for (uint64_t k = 0; k < np; k++) p->e[k] = ew[p->g[k]];
+        for (uint64_t k = 0; k < np; k++) {
+            p->e[k] = ew[p->g[k]];
+            p->elog[k] = p->e[k] > 0 ? p->e[k] * log2(p->e[k]) : 0;
+        }
         free(ew);
     }
     free(fill);
@@ -324,6 +330,9 @@ typedef struct scratch {
     uint32_t *sel;     /* heap of candidate positions for the first pass */
     double *wq, *eq, *qsuf, *rq; /* per query peak: weight, entropy weight, suffix sum of counted
                                     w^2, sqrt(intensity) */
+    double *eqlog;     /* per query peak: a log2 a of its entropy weight a */
+    double *qsuf_mz;   /* wmf: per nominal m/z m <= qmax, qsuf of the first query peak >= m */
+    double qmax;       /* the query's highest m/z */
     uint32_t *cq;      /* per query peak: counted query peaks before it */
 } scratch;
 
@@ -339,10 +348,13 @@ static void scratch_free(scratch *w)
     free(w->eq);
     free(w->qsuf);
     free(w->rq);
+    free(w->eqlog);
+    free(w->qsuf_mz);
     free(w->cq);
 }
 
-static int scratch_alloc(scratch *w, uint64_t n, uint32_t max_q, uint32_t nsel, int mf_family)
+static int scratch_alloc(scratch *w, uint64_t n, uint32_t max_q, uint32_t nsel, int mf_family,
+                         uint32_t max_mz)
 {
     memset(w, 0, sizeof *w);
     size_t m = n ? n : 1, mq = (size_t)max_q + 1;
@@ -351,6 +363,8 @@ static int scratch_alloc(scratch *w, uint64_t n, uint32_t max_q, uint32_t nsel, 
              (w->sel = malloc((nsel ? nsel : 1) * sizeof *w->sel)) &&
              (w->wq = malloc(mq * sizeof *w->wq)) && (w->eq = malloc(mq * sizeof *w->eq)) &&
              (w->qsuf = malloc(mq * sizeof *w->qsuf)) && (w->rq = malloc(mq * sizeof *w->rq)) &&
+             (w->eqlog = malloc(mq * sizeof *w->eqlog)) &&
+             (w->qsuf_mz = malloc(((size_t)max_mz + 2) * sizeof *w->qsuf_mz)) &&
              (w->cq = malloc(mq * sizeof *w->cq));
     if (ok && mf_family) {
         ok = (w->mf = calloc(m, sizeof *w->mf)) != NULL;
@@ -358,18 +372,6 @@ static int scratch_alloc(scratch *w, uint64_t n, uint32_t max_q, uint32_t nsel, 
             for (size_t i = 0; i < m; i++) w->mf[i].lastq = NO_PEAK;
     }
     return ok ? 0 : NPSW_ENOMEM;
-}
-
-/* First index in the ascending array v[0..n) with v[i] >= x. */
-static uint64_t lower_bound(const double *v, uint64_t n, double x)
-{
-    uint64_t lo = 0, hi = n;
-    while (lo < hi) {
-        uint64_t mid = lo + (hi - lo) / 2;
-        if (v[mid] < x) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo;
 }
 
 /* The MF-family score of spectrum s from its accumulated pair-by-pair sums: the same quantities
@@ -390,11 +392,15 @@ static double mf_family_value(const npsw_lib *lib, const prepared *p, const scra
     } else { /* wmf: from the higher of the two lowest m/z */
         double qlo = qp->mz[0], llo = lib->mz[off];
         if (llo > qlo) {
-            uu = w->qsuf[lower_bound(qp->mz, qp->n, llo)] + f->xuu;
+            /* nominal m/z: the query's suffix sums by m/z are a table */
+            uu = (llo <= w->qmax ? w->qsuf_mz[(uint32_t)llo] : 0) + f->xuu;
             ll = p->lsuf[off] + f->xll;
         } else {
+            /* library peaks below the query's lowest m/z: few, so a scan beats a search */
+            uint64_t g = off;
+            while (g < end && lib->mz[g] < qlo) g++;
             uu = w->qsuf[0] + f->xuu;
-            ll = p->lsuf[off + lower_bound(lib->mz + off, end - off, qlo)] + f->xll;
+            ll = (g < end ? p->lsuf[g] : 0) + f->xll;
         }
     }
     if (!(uu > 0) || !(ll > 0)) return 0;
@@ -434,12 +440,26 @@ static void search_one_indexed(const npsw_lib *lib, const prepared *p, const nps
         nq_all += w->wq[i] * w->wq[i];
         w->qsuf[i] = w->qsuf[i + 1] + (qp.in[i] > thr ? w->wq[i] * w->wq[i] : 0);
     }
+    if (kind == NPSW_SCORE_WMF) {
+        /* query m/z beyond the library's range never match; the table stops at max_mz + 1 */
+        w->qmax = qp.n ? qp.mz[qp.n - 1] : 0;
+        if (w->qmax > x->max_mz + 1) w->qmax = x->max_mz + 1;
+        uint32_t i = 0;
+        for (uint32_t m = 0; m <= (uint32_t)w->qmax; m++) {
+            while (i < qp.n && qp.mz[i] < m) i++;
+            w->qsuf_mz[m] = w->qsuf[i];
+        }
+    }
     w->cq[0] = 0;
     for (uint32_t i = 0; i < qp.n; i++) {
         w->cq[i + 1] = w->cq[i] + (qp.in[i] > thr);
         w->rq[i] = sqrt((double)qp.in[i]);
     }
-    if (kind == NPSW_SCORE_ENTROPY) npsw_entropy_weights(qp.in, qp.n, w->eq);
+    if (kind == NPSW_SCORE_ENTROPY) {
+        npsw_entropy_weights(qp.in, qp.n, w->eq);
+        for (uint32_t i = 0; i < qp.n; i++)
+            w->eqlog[i] = w->eq[i] > 0 ? w->eq[i] * log2(w->eq[i]) : 0;
+    }
     /* 1. walk the postings of the query's bins in ascending m/z */
     uint32_t nt = 0;
     for (uint32_t i = 0; i < qp.n; i++) {
@@ -451,8 +471,13 @@ static void search_one_indexed(const npsw_lib *lib, const prepared *p, const nps
             uint32_t s = x->spec[k];
             if (w->shared[s]++ == 0) w->touched[nt++] = s;
             if (!mff) {
-                w->acc[s] += kind == NPSW_SCORE_COSINE ? wq * p->w[k]
-                                                       : npsw_entropy_pair_term(w->eq[i], p->e[k]);
+                if (kind == NPSW_SCORE_COSINE) {
+                    w->acc[s] += wq * p->w[k];
+                } else { /* the pair term of npsw_entropy_pair_term() with a log2 a, b log2 b
+                            precomputed: one log2 per posting */
+                    double ab = w->eq[i] + p->e[k];
+                    w->acc[s] += (ab * log2(ab) - w->eqlog[i] - p->elog[k]) / 2;
+                }
                 continue;
             }
             const double il = x->in[k], wl = p->w[k];
@@ -572,7 +597,7 @@ int npsw_search(const npsw_lib *lib, const npsw_spectrum *queries, size_t nq,
 #pragma omp parallel num_threads(nthreads) reduction(+ : n_cand, n_scored)
     {
         scratch w;
-        int ok = scratch_alloc(&w, lib->n, max_q, nsel, is_mf_family(o.score)) == 0;
+        int ok = scratch_alloc(&w, lib->n, max_q, nsel, is_mf_family(o.score), lib->idx.max_mz) == 0;
         if (!ok) {
 #pragma omp atomic write
             failed = 1;
