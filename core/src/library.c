@@ -117,11 +117,15 @@ npsw_lib *npsw_lib_build(npsw_spectrum *spectra, size_t n, const npsw_clean_opts
     r.n_in = n;
     if (npsw_clean_opts_check(clean, err) < 0) return NULL;
     uint64_t n_keep = 0, n_peaks = 0;
+    int failed = 0;
+    /* spectra are cleaned independently: in parallel */
+#pragma omp parallel for schedule(dynamic, 256) reduction(| : failed)
+    for (size_t i = 0; i < n; i++) failed |= npsw_clean(&spectra[i], clean, NULL) < 0;
+    if (failed) {
+        npsw_err_set(err, NPSW_EINVAL, NULL, 0, "cleaning failed");
+        return NULL;
+    }
     for (size_t i = 0; i < n; i++) {
-        if (npsw_clean(&spectra[i], clean, NULL) < 0) {
-            npsw_err_set(err, NPSW_EINVAL, NULL, 0, "cleaning failed");
-            return NULL;
-        }
         if (spectra[i].n == 0) {
             r.n_empty++;
             continue;

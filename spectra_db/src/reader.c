@@ -185,6 +185,10 @@ int npsw_reader_next(npsw_reader *r, npsw_spectrum *s, npsw_err *err)
     npsw_spectrum_reset(s);
     int rc = r->ops->next(r, s, err);
     if (rc == 0) r->n_records++;
+    if (r->opts.progress && (r->lines.pos - r->progress_at >= (1u << 20) || rc == NPSW_EOF)) {
+        r->progress_at = r->lines.pos;
+        r->opts.progress(r->opts.progress_user, rc == NPSW_EOF ? r->len : r->lines.pos, r->len);
+    }
     return rc;
 }
 

@@ -103,6 +103,7 @@ struct npsw_reader {
     void *state;             /* format-private state, freed by ops->free_state */
     uint64_t n_warnings;
     uint64_t n_records;      /* records started (good or bad) */
+    size_t progress_at;      /* input position of the last progress report */
     char sha256[65];
 };
 

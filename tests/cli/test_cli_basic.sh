@@ -104,8 +104,13 @@ rc=$?
 [ $rc -eq 1 ] || fail "search without -l exited $rc (expected 1)"
 grep -q -- "-l" search_nol.err || { fail "search without -l: no message about -l"; show search_nol.err; }
 
+# --progress draws a bar on stderr even when it is not a terminal; without it, none
+"$BIN" build --progress -o progress.h5 lib.msp >progress.out 2>progress.err
+grep -q "reading lib.msp .*100%" progress.err || { fail "build --progress: no complete progress bar"; show progress.err; }
+
 "$BIN" build -o lib.h5 lib.msp >build.out 2>build.err
 rc=$?
+grep -q "%" build.err && { fail "build drew a progress bar on a non-terminal without --progress"; show build.err; }
 if [ $rc -ne 0 ] || [ ! -f lib.h5 ]; then
     fail "build exited $rc / lib.h5 missing"
     show build.err

@@ -46,7 +46,8 @@ int cli_parse_uint(const char *opt, const char *s, unsigned long min, unsigned l
 int cli_parse_double(const char *opt, const char *s, double min, double max, double *out);
 
 /* Read every spectrum of several files (lenient unless strict), printing a summary and the
- * first problems of each file on stderr. quiet: only problems. Returns 0, or an exit code. */
+ * first problems of each file on stderr. quiet: only problems. progress: a bar per file (when
+ * stderr is a terminal, or always when progress > 1). Returns 0, or an exit code. */
 typedef struct cli_inputs {
     npsw_spectra spectra;
     npsw_lib_input *files; /* one per input: path, sha256, counts */
@@ -54,7 +55,7 @@ typedef struct cli_inputs {
     size_t *first;         /* first[i]: index of the first spectrum of file i (n_files + 1) */
 } cli_inputs;
 int cli_read_inputs(char **paths, int n, const npsw_read_opts *ro, int strict, int quiet,
-                    cli_inputs *out);
+                    int progress, cli_inputs *out);
 void cli_inputs_free(cli_inputs *in);
 
 /* Long-option codes shared by subcommands that read spectra. */

@@ -26,12 +26,12 @@ static void help(FILE *f)
             "  --noise-floor F     drop peaks below F x base peak (default 0)\n"
             "  --no-round          keep fractional intensities (default: rounded on the 0-999 "
             "scale)\n"
-            CLI_READ_HELP
+            "  --progress          progress bars even when stderr is not a terminal\n" CLI_READ_HELP
             "  -h, --help          this help\n");
 }
 
 enum { OPT_NAME = OPT_CLI_LAST, OPT_VERSION, OPT_STRICT, OPT_ACCURATE, OPT_BIN, OPT_MERGE,
-       OPT_FLOOR, OPT_NOROUND };
+       OPT_FLOOR, OPT_NOROUND, OPT_PROGRESS };
 
 int cmd_build(int argc, char **argv)
 {
@@ -45,11 +45,12 @@ int cmd_build(int argc, char **argv)
         {"merge", required_argument, NULL, OPT_MERGE},
         {"noise-floor", required_argument, NULL, OPT_FLOOR},
         {"no-round", no_argument, NULL, OPT_NOROUND},
+        {"progress", no_argument, NULL, OPT_PROGRESS},
         {"help", no_argument, NULL, 'h'},
         CLI_READ_LONGOPTS,
         {NULL, 0, NULL, 0}};
     const char *out = NULL, *name = NULL, *version = "1";
-    int strict = 0, bad = 0;
+    int strict = 0, bad = 0, progress = 1; /* 1: on a terminal; 2: always */
     npsw_read_opts ro = npsw_read_opts_default();
     npsw_clean_opts co = npsw_clean_opts_default();
     double bin = -1, floor_ = -1;
@@ -74,6 +75,7 @@ int cmd_build(int argc, char **argv)
             break;
         case OPT_FLOOR: bad |= cli_parse_double("--noise-floor", optarg, 0, 0.99, &floor_) < 0; break;
         case OPT_NOROUND: noround = 1; break;
+        case OPT_PROGRESS: progress = 2; break;
         case 'h': help(stdout); return EXIT_OK;
         default:
             if (!cli_read_option(c, optarg, &ro, &bad)) bad = 1;
@@ -98,7 +100,7 @@ int cmd_build(int argc, char **argv)
     if (noround) co.round_intensity = 0;
 
     cli_inputs in;
-    int rc = cli_read_inputs(argv + optind, argc - optind, &ro, strict, 0, &in);
+    int rc = cli_read_inputs(argv + optind, argc - optind, &ro, strict, 0, progress, &in);
     if (rc != EXIT_OK) {
         cli_inputs_free(&in);
         return rc;

@@ -164,7 +164,7 @@ int cmd_search(int argc, char **argv)
         return cli_exit_code(e.code);
     }
     cli_inputs in;
-    int rc = cli_read_inputs(argv + optind, argc - optind, &ro, strict, 1, &in);
+    int rc = cli_read_inputs(argv + optind, argc - optind, &ro, strict, 1, 0, &in);
     npsw_hit *hits = NULL;
     uint32_t *nhits = NULL;
     if (rc != EXIT_OK) goto done;

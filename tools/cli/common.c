@@ -145,7 +145,7 @@ static void print_warning(void *user, const npsw_err *w)
 }
 
 int cli_read_inputs(char **paths, int n, const npsw_read_opts *ro_in, int strict, int quiet,
-                    cli_inputs *out)
+                    int progress, cli_inputs *out)
 {
     memset(out, 0, sizeof *out);
     out->files = calloc(n ? (size_t)n : 1, sizeof *out->files);
@@ -159,11 +159,20 @@ int cli_read_inputs(char **paths, int n, const npsw_read_opts *ro_in, int strict
         warn_state ws = {0};
         ro.warn = print_warning;
         ro.warn_user = &ws;
+        char label[300];
+        snprintf(label, sizeof label, "reading %s", paths[i]);
+        cli_progress pr;
+        cli_progress_init(&pr, label, progress > 1);
+        if (progress && pr.on) {
+            ro.progress = cli_progress_cb;
+            ro.progress_user = &pr;
+        }
         npsw_read_report rep;
         npsw_err e;
         npsw_err_clear(&e);
         out->first[i] = out->spectra.n;
         int rc = npsw_read_file(paths[i], &ro, strict, &out->spectra, &rep, &e);
+        if (ro.progress) cli_progress_done(&pr);
         out->n_files = (size_t)i + 1;
         out->files[i].path = paths[i];
         memcpy(out->files[i].sha256, rep.sha256, sizeof rep.sha256);

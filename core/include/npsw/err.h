@@ -59,6 +59,10 @@ typedef struct npsw_err {
     char msg[NPSW_ERR_MSG_MAX];      /* what went wrong and what was expected */
 } npsw_err;
 
+/* Progress report for long operations: `done` of `total` units (bytes, spectra, queries).
+ * Called from one thread now and then; must be cheap. */
+typedef void (*npsw_progress_fn)(void *user, uint64_t done, uint64_t total);
+
 /* Short description of an error code ("malformed input"). Never NULL. */
 const char *npsw_strerror(int code);
 

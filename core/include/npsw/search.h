@@ -22,8 +22,6 @@ extern "C" {
 
 #define NPSW_MAX_K 1000
 
-typedef void (*npsw_progress_fn)(void *user, uint64_t done, uint64_t total);
-
 typedef struct npsw_search_opts {
     uint32_t k;               /* hits per query; default 5, at most NPSW_MAX_K */
     npsw_score_kind score;    /* ranking score; default NPSW_SCORE_WMF */

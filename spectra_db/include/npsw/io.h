@@ -67,6 +67,8 @@ typedef struct npsw_read_opts {
     size_t max_file_size;     /* bytes; default 16 GiB */
     npsw_warn_fn warn;        /* NULL = warnings dropped */
     void *warn_user;
+    npsw_progress_fn progress; /* bytes parsed of the file's size, about every MiB; may be NULL */
+    void *progress_user;
 } npsw_read_opts;
 
 npsw_read_opts npsw_read_opts_default(void);
