@@ -1,0 +1,82 @@
+/* npsw/analogue.h - building blocks of unknown-analogue detection (docs/analogues.md):
+ * the table of substituent changes common in new psychoactive substances, the ranking of the
+ * changes that explain a mass difference, and mass-shift finding by cross-correlation of binned
+ * spectra with FFTW.
+ */
+#ifndef NPSW_ANALOGUE_H
+#define NPSW_ANALOGUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "npsw/err.h"
+#include "npsw/score.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- substituents ---------------------------------------------------------------------- */
+
+typedef struct npsw_substituent {
+    const char *label;       /* "CH2", "F-for-H", ... */
+    const char *description; /* what the change is, in words */
+    double delta;            /* monoisotopic mass change of the molecule, Da (query - parent) */
+} npsw_substituent;
+
+/* The documented table (docs/analogues.md); returns its length. */
+size_t npsw_substituents(const npsw_substituent **table);
+
+typedef struct npsw_delta_hypothesis {
+    char label[96];   /* "+CH2", "-O", "+CH2 +Cl-for-H" */
+    double delta;     /* the hypothesis' mass change, Da */
+    double error;     /* |observed - delta|, Da */
+    int n_terms;      /* 1 or 2 substituents */
+} npsw_delta_hypothesis;
+
+/* Hypotheses that explain `observed` (query mass - parent mass, Da): every single substituent
+ * and every combination of two (the same one twice included), each added or removed, whose mass
+ * change is within `tol_da` of observed; with nominal != 0 the comparison is on nominal masses
+ * (the rounded changes must be equal) and tol_da is ignored. Ranked by error, then by fewer
+ * terms, then by table order; at most `max` are written. Returns how many were written. */
+int npsw_explain_delta(double observed, double tol_da, int nominal, npsw_delta_hypothesis *out,
+                       int max);
+
+/* ---- mass shifts by cross-correlation -------------------------------------------------- */
+
+typedef struct npsw_shift_finder npsw_shift_finder;
+typedef struct npsw_shift_scratch npsw_shift_scratch;
+
+typedef struct npsw_shift {
+    int shift;     /* query m/z - library m/z, in nominal bins */
+    double score;  /* correlation of the unit-norm binned weights at that shift, 0..1 */
+} npsw_shift;
+
+/* A finder for nominal spectra up to m/z max_mz: FFTW plans of length >= 2 (max_mz + 1) made
+ * once here (FFTW_MEASURE; not thread-safe: create before the threads start). */
+npsw_shift_finder *npsw_shift_finder_new(uint32_t max_mz, npsw_err *err);
+void npsw_shift_finder_free(npsw_shift_finder *f);
+/* Per-thread buffers for npsw_shift_find (FFTW-aligned). */
+npsw_shift_scratch *npsw_shift_scratch_new(const npsw_shift_finder *f);
+void npsw_shift_scratch_free(npsw_shift_scratch *s);
+
+/* Cross-correlation c(d) = sum_m Q(m + d) L(m) of the binned weights sqrt(intensity), each
+ * scaled to unit norm, for |d| <= max_shift; writes the n_best shifts with the highest c(d)
+ * (ties: smaller |d|, then positive first) into best. Thread-safe with one scratch per thread.
+ * Peaks above the finder's max_mz are ignored. Returns how many were written. */
+int npsw_shift_find(const npsw_shift_finder *f, npsw_shift_scratch *s, const npsw_peaks *q,
+                    const npsw_peaks *l, int max_shift, npsw_shift *best, int n_best);
+
+/* The same correlation, computed directly from the peak pairs (O(n_q n_l)); for tests and as the
+ * scalar reference. corr[d + max_shift] receives c(d) for d in [-max_shift, max_shift]. */
+void npsw_shift_correlation_ref(const npsw_peaks *q, const npsw_peaks *l, uint32_t max_mz,
+                                int max_shift, double *corr);
+/* All c(d) by FFT into corr (same layout as the reference). */
+void npsw_shift_correlation(const npsw_shift_finder *f, npsw_shift_scratch *s,
+                            const npsw_peaks *q, const npsw_peaks *l, int max_shift,
+                            double *corr);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

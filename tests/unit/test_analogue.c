@@ -1,0 +1,218 @@
+/* test_analogue.c - the substituent table and delta explanations, and the FFT shift finder
+ * against the direct correlation. Spectra here are synthetic, made in the test. */
+#include <math.h>
+#include <omp.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "npsw/analogue.h"
+
+/* The table, by value (Da, 3 decimals), checked against ours. */
+static void test_table_values(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *label;
+        double delta;
+    } want[] = {{"CH2", 14.016},          {"O", 15.995},           {"F-for-H", 17.991},
+                {"Cl-for-H", 33.961},     {"Br-for-H", 77.911},    {"CH2O", 30.011},
+                {"OCH2O-for-2H", 43.990}, {"CF3-for-H", 67.987},   {"beta-keto", 13.979},
+                {"thiophene-for-benzene", 5.956}, {"NO2-for-H", 44.985}};
+    const npsw_substituent *t;
+    size_t n = npsw_substituents(&t);
+    assert_int_equal(n, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(t[i].label, want[i].label);
+        assert_float_equal(t[i].delta, want[i].delta, 0.0006);
+    }
+}
+
+/* Every substituent, added or removed, is the top hypothesis for its own accurate mass change;
+ * for nominal masses it is among the exact (error 0) hypotheses. */
+static void test_each_substituent_recovered(void **state)
+{
+    (void)state;
+    const npsw_substituent *t;
+    size_t n = npsw_substituents(&t);
+    npsw_delta_hypothesis h[10];
+    for (size_t i = 0; i < n; i++) {
+        for (int sign = -1; sign <= 1; sign += 2) {
+            char want[96];
+            snprintf(want, sizeof want, "%c%s", sign > 0 ? '+' : '-', t[i].label);
+            int k = npsw_explain_delta(sign * t[i].delta + 0.0007, 0.003, 0, h, 3);
+            assert_true(k >= 1);
+            assert_string_equal(h[0].label, want);
+            assert_int_equal(h[0].n_terms, 1);
+            assert_float_equal(h[0].error, 0.0007, 1e-9);
+            k = npsw_explain_delta(round(sign * t[i].delta), 0, 1, h, 10);
+            int found = 0;
+            for (int j = 0; j < k; j++) {
+                found |= strcmp(h[j].label, want) == 0;
+                assert_true(h[j].error == 0);
+            }
+            assert_true(found);
+        }
+    }
+}
+
+static void test_combinations(void **state)
+{
+    (void)state;
+    npsw_delta_hypothesis h[5];
+    /* two methylenes: ethyl for hydrogen-to-methyl homologue pairs */
+    int k = npsw_explain_delta(2 * 14.01565, 0.002, 0, h, 5);
+    assert_true(k >= 1);
+    assert_string_equal(h[0].label, "+CH2 +CH2");
+    /* CH2 + O equals CH2O to the last digit: the single change ranks first */
+    k = npsw_explain_delta(30.01056, 0.002, 0, h, 5);
+    assert_true(k >= 2);
+    assert_string_equal(h[0].label, "+CH2O");
+    assert_string_equal(h[1].label, "+CH2 +O");
+    /* Cl-for-H plus a methylene, 47.977 */
+    k = npsw_explain_delta(33.96103 + 14.01565, 0.002, 0, h, 5);
+    assert_true(k >= 1);
+    assert_string_equal(h[0].label, "+CH2 +Cl-for-H");
+    /* nominal +14: CH2 and beta-keto both, CH2 first (table order) */
+    k = npsw_explain_delta(14, 0, 1, h, 5);
+    assert_true(k >= 2);
+    assert_string_equal(h[0].label, "+CH2");
+    assert_string_equal(h[1].label, "+beta-keto");
+    /* nothing explains 0.5 Da */
+    assert_int_equal(npsw_explain_delta(0.5, 0.01, 0, h, 5), 0);
+    assert_int_equal(npsw_explain_delta(NAN, 0.01, 0, h, 5), 0);
+}
+
+static uint64_t rng = 0x1234567887654321ull;
+static uint64_t next_rand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+/* n nominal peaks in ascending m/z from lo, 1-4 apart (synthetic) */
+static void random_peaks(double *mz, float *in, uint32_t n, int lo)
+{
+    double m = lo;
+    for (uint32_t i = 0; i < n; i++) {
+        m += 1 + (double)(next_rand() % 4);
+        mz[i] = m;
+        in[i] = (float)(1 + next_rand() % 999);
+    }
+}
+
+/* FFT correlation equals the direct sum for every shift, on random spectra. */
+static void test_fft_vs_direct(void **state)
+{
+    (void)state;
+    npsw_err e;
+    npsw_shift_finder *f = npsw_shift_finder_new(700, &e);
+    assert_non_null(f);
+    npsw_shift_scratch *s = npsw_shift_scratch_new(f);
+    assert_non_null(s);
+    enum { MS = 120 };
+    double a[2 * MS + 1], b[2 * MS + 1];
+    double qm[150], lm[150];
+    float qi[150], li[150];
+    for (int t = 0; t < 50; t++) {
+        uint32_t nq = 1 + (uint32_t)(next_rand() % 140), nl = 1 + (uint32_t)(next_rand() % 140);
+        random_peaks(qm, qi, nq, 30);
+        random_peaks(lm, li, nl, 30);
+        npsw_peaks q = {qm, qi, nq}, l = {lm, li, nl};
+        npsw_shift_correlation(f, s, &q, &l, MS, a);
+        npsw_shift_correlation_ref(&q, &l, 700, MS, b);
+        for (int d = 0; d <= 2 * MS; d++) assert_float_equal(a[d], b[d], 1e-9);
+    }
+    npsw_shift_scratch_free(s);
+    npsw_shift_finder_free(f);
+}
+
+/* A constructed analogue: every library peak above m/z 120 moves by +14 (the fragments that
+ * carry the new methylene), the ones below do not. The finder ranks 0 and +14 first. */
+static void test_shift_recovered(void **state)
+{
+    (void)state;
+    npsw_err e;
+    npsw_shift_finder *f = npsw_shift_finder_new(600, &e);
+    npsw_shift_scratch *s = npsw_shift_scratch_new(f);
+    /* no two peaks 14 apart, so only the constructed shift aligns peaks at +14 */
+    double lm[] = {51, 53, 56, 60, 63, 72, 87, 99, 121, 127, 138, 150, 159, 171, 188, 197};
+    float li[] = {120, 80, 300, 999, 400, 250, 600, 150, 90, 500, 700, 60, 350, 40, 220, 310};
+    enum { NP = sizeof lm / sizeof lm[0] };
+    double qm[NP];
+    for (int i = 0; i < NP; i++) qm[i] = lm[i] > 120 ? lm[i] + 14 : lm[i];
+    npsw_peaks q = {qm, li, NP}, l = {lm, li, NP};
+    npsw_shift best[3];
+    int k = npsw_shift_find(f, s, &q, &l, 100, best, 3);
+    assert_int_equal(k, 3);
+    /* peaks below 120 align at 0, those above at +14; the correlation at a shift is the share
+     * of intensity (squared sqrt weights) aligned there. Here the unshifted set is heavier. */
+    double below = 0, above = 0, all = 0;
+    for (int i = 0; i < NP; i++) {
+        all += li[i];
+        if (lm[i] > 120) above += li[i];
+        else below += li[i];
+    }
+    assert_true(below > above);
+    assert_int_equal(best[0].shift, 0);
+    assert_float_equal(best[0].score, below / all, 1e-9);
+    assert_int_equal(best[1].shift, 14);
+    assert_float_equal(best[1].score, above / all, 1e-9);
+    assert_true(best[2].score < best[1].score); /* other shifts align less */
+    /* identical spectra: shift 0 with correlation 1 */
+    k = npsw_shift_find(f, s, &l, &l, 100, best, 1);
+    assert_int_equal(best[0].shift, 0);
+    assert_float_equal(best[0].score, 1.0, 1e-12);
+    npsw_shift_scratch_free(s);
+    npsw_shift_finder_free(f);
+}
+
+/* One finder, several threads, one scratch each: the same answers as one thread. */
+static void test_threads(void **state)
+{
+    (void)state;
+    npsw_err e;
+    npsw_shift_finder *f = npsw_shift_finder_new(500, &e);
+    enum { N = 64 };
+    static double qm[N][100], lm[N][100];
+    static float qi[N][100], li[N][100];
+    int one[N], two[N];
+    for (int t = 0; t < N; t++) {
+        random_peaks(qm[t], qi[t], 100, 30);
+        random_peaks(lm[t], li[t], 100, 30);
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        int *out = pass ? two : one;
+#pragma omp parallel num_threads(pass ? 2 : 1)
+        {
+            npsw_shift_scratch *s = npsw_shift_scratch_new(f);
+#pragma omp for
+            for (int t = 0; t < N; t++) {
+                npsw_peaks q = {qm[t], qi[t], 100}, l = {lm[t], li[t], 100};
+                npsw_shift b[1];
+                out[t] = npsw_shift_find(f, s, &q, &l, 60, b, 1) ? b[0].shift : 9999;
+            }
+            npsw_shift_scratch_free(s);
+        }
+    }
+    assert_memory_equal(one, two, sizeof one);
+    npsw_shift_finder_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_table_values),   cmocka_unit_test(test_each_substituent_recovered),
+        cmocka_unit_test(test_combinations),   cmocka_unit_test(test_fft_vs_direct),
+        cmocka_unit_test(test_shift_recovered), cmocka_unit_test(test_threads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
