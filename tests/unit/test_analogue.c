@@ -207,12 +207,75 @@ static void test_threads(void **state)
     npsw_shift_finder_free(f);
 }
 
+/* Hybrid similarity: fast and reference agree on random spectra (nominal and accurate). */
+static void test_hybrid_fast_vs_ref(void **state)
+{
+    (void)state;
+    static double qm[120], lm[120];
+    static float qi[120], li[120];
+    for (int nominal = 0; nominal <= 1; nominal++) {
+        npsw_score_params p = npsw_score_params_default();
+        p.nominal = nominal;
+        p.tol_da = 0.01;
+        for (int t = 0; t < 200; t++) {
+            uint32_t nq = 1 + (uint32_t)(next_rand() % 110), nl = 1 + (uint32_t)(next_rand() % 110);
+            random_peaks(qm, qi, nq, 30);
+            random_peaks(lm, li, nl, 30);
+            if (!nominal)
+                for (uint32_t i = 0; i < nq; i++) qm[i] += (double)(next_rand() % 20) / 1000.0;
+            double delta = (double)((int)(next_rand() % 61) - 30);
+            if (!nominal) delta += 0.004;
+            npsw_peaks q = {qm, qi, nq}, l = {lm, li, nl};
+            npsw_hybrid a, b;
+            npsw_hybrid_score(&q, &l, delta, &p, &a);
+            npsw_hybrid_score_ref(&q, &l, delta, &p, &b);
+            assert_float_equal(a.score, b.score, 1e-12);
+            assert_int_equal(a.n_direct, b.n_direct);
+            assert_int_equal(a.n_shifted, b.n_shifted);
+            assert_true(a.score >= 0 && a.score <= 1);
+        }
+    }
+}
+
+/* A constructed analogue (fragments above m/z 120 carry +14): with delta 14 every peak pairs,
+ * with delta 0 only the unshifted ones; with delta 0 the hybrid score is the cosine. */
+static void test_hybrid_constructed(void **state)
+{
+    (void)state;
+    double lm[] = {51, 53, 56, 60, 63, 72, 87, 99, 121, 127, 138, 150, 159, 171, 188, 197};
+    float li[] = {120, 80, 300, 999, 400, 250, 600, 150, 90, 500, 700, 60, 350, 40, 220, 310};
+    enum { NP = sizeof lm / sizeof lm[0] };
+    double qm[NP];
+    for (int i = 0; i < NP; i++) qm[i] = lm[i] > 120 ? lm[i] + 14 : lm[i];
+    npsw_peaks q = {qm, li, NP}, l = {lm, li, NP};
+    npsw_score_params p = npsw_score_params_default();
+    p.mz_power = 0; /* weights sqrt(I): a perfect pairing scores exactly 1 */
+    npsw_hybrid h;
+    npsw_hybrid_score(&q, &l, 14, &p, &h);
+    assert_float_equal(h.score, 1.0, 1e-12);
+    assert_int_equal(h.n_direct, 8);
+    assert_int_equal(h.n_shifted, 8);
+    npsw_hybrid_score(&q, &l, 0, &p, &h);
+    assert_int_equal(h.n_shifted, 0);
+    assert_int_equal(h.n_direct, 8);
+    double below = 0, all = 0;
+    for (int i = 0; i < NP; i++) {
+        all += li[i];
+        if (lm[i] < 120) below += li[i];
+    }
+    assert_float_equal(h.score, below / all, 1e-12);
+    npsw_scores sc;
+    npsw_score_pair(&q, &l, &p, &sc);
+    assert_float_equal(h.score, sc.cosine, 1e-12);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table_values),   cmocka_unit_test(test_each_substituent_recovered),
         cmocka_unit_test(test_combinations),   cmocka_unit_test(test_fft_vs_direct),
         cmocka_unit_test(test_shift_recovered), cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_hybrid_fast_vs_ref), cmocka_unit_test(test_hybrid_constructed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,6 +42,26 @@ typedef struct npsw_delta_hypothesis {
 int npsw_explain_delta(double observed, double tol_da, int nominal, npsw_delta_hypothesis *out,
                        int max);
 
+/* ---- hybrid similarity (fragments + neutral losses) -------------------------------------- */
+
+typedef struct npsw_hybrid {
+    double score;        /* weighted cosine over direct and shifted pairs, 0..1 */
+    uint32_t n_direct;   /* pairs matched at the same m/z (fragments without the change) */
+    uint32_t n_shifted;  /* pairs matched at m/z + delta (fragments that carry the change) */
+} npsw_hybrid;
+
+/* Hybrid similarity of query q with library spectrum l for a mass difference delta = M(query) -
+ * M(library) (Moorthy et al., Anal Chem 2017): a query peak matches a library peak at the same
+ * m/z or at library m/z + delta (within the tolerance of p; nominal spectra: equal nominal m/z).
+ * Peaks are paired one-to-one, greedily by the larger intensity product, a direct pair before a
+ * shifted one of equal product, then by lower indices; the score is the cosine of the paired
+ * weights I^a mz^b (p's int_power and mz_power, each peak its own m/z) over all peaks of both. */
+void npsw_hybrid_score(const npsw_peaks *q, const npsw_peaks *l, double delta,
+                       const npsw_score_params *p, npsw_hybrid *out);
+/* Plain reference of the same (quadratic search for the best remaining pair). */
+void npsw_hybrid_score_ref(const npsw_peaks *q, const npsw_peaks *l, double delta,
+                           const npsw_score_params *p, npsw_hybrid *out);
+
 /* ---- mass shifts by cross-correlation -------------------------------------------------- */
 
 typedef struct npsw_shift_finder npsw_shift_finder;
