@@ -269,6 +269,49 @@ static void test_hybrid_constructed(void **state)
     assert_float_equal(h.score, sc.cosine, 1e-12);
 }
 
+static int first_mion(const double *mz, const float *in, uint32_t n, npsw_mion *c)
+{
+    npsw_peaks p = {mz, in, n};
+    return npsw_molecular_ion(&p, c, 5);
+}
+
+/* Constructed (synthetic) EI spectra for each rule. */
+static void test_molecular_ion(void **state)
+{
+    (void)state;
+    npsw_mion c[5];
+    /* a plain molecular ion with a small 13C peak above it */
+    double m1[] = {58, 91, 105, 150, 151};
+    float i1[] = {999, 300, 200, 120, 13};
+    assert_true(first_mion(m1, i1, 5, c) >= 1);
+    assert_true(c[0].mz == 150);
+    /* 13C envelope read from above: 302 < 301 < 300 */
+    double m2[] = {72, 150, 300, 301, 302};
+    float i2[] = {999, 100, 100, 25, 3};
+    assert_true(first_mion(m2, i2, 5, c) >= 1);
+    assert_true(c[0].mz == 300);
+    /* chlorine: M 250, M+2 252 at one third */
+    double m3[] = {111, 215, 250, 251, 252, 253};
+    float i3[] = {999, 400, 300, 45, 100, 15};
+    assert_true(first_mion(m3, i3, 6, c) >= 1);
+    assert_true(c[0].mz == 250);
+    /* bromine: M 200, M+2 202 about equal */
+    double m4[] = {77, 121, 200, 201, 202, 203};
+    float i4[] = {999, 500, 400, 30, 390, 29};
+    assert_true(first_mion(m4, i4, 6, c) >= 1);
+    assert_true(c[0].mz == 200);
+    /* peaks below 0.5 % of the base are ignored; a missing M+. is proposed as a loss */
+    double m5[] = {58, 86, 135, 300};
+    float i5[] = {999, 200, 40, 3};
+    int k = first_mion(m5, i5, 4, c);
+    assert_true(c[0].mz == 135);
+    int has150 = 0;
+    for (int i = 0; i < k; i++) has150 |= c[i].mz == 150;
+    assert_true(has150);
+    for (int i = 1; i < k; i++) assert_true(c[i - 1].score >= c[i].score);
+    assert_int_equal(first_mion(m5, i5, 0, c), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -276,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_combinations),   cmocka_unit_test(test_fft_vs_direct),
         cmocka_unit_test(test_shift_recovered), cmocka_unit_test(test_threads),
         cmocka_unit_test(test_hybrid_fast_vs_ref), cmocka_unit_test(test_hybrid_constructed),
+        cmocka_unit_test(test_molecular_ion),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,6 +42,21 @@ typedef struct npsw_delta_hypothesis {
 int npsw_explain_delta(double observed, double tol_da, int nominal, npsw_delta_hypothesis *out,
                        int max);
 
+/* ---- molecular ion of an EI spectrum ---------------------------------------------------- */
+
+typedef struct npsw_mion {
+    double mz;          /* candidate nominal mass of M+. */
+    double score;       /* relative plausibility, 0..1 (candidates sorted by it) */
+    const char *reason; /* which rule proposed it (static string) */
+} npsw_mion;
+
+/* Candidates for the molecular ion M+. of a nominal EI spectrum (docs/analogues.md, "Molecular
+ * ion"), most plausible first: the highest peak of at least 0.5 % of the base peak, moved down
+ * when it looks like an isotope peak (13C M+1, or the M+2 of chlorine or bromine), and that peak
+ * plus common small losses (15, 18, 17, 29, 31) for spectra whose molecular ion is absent.
+ * Returns how many were written (0 for an empty spectrum). */
+int npsw_molecular_ion(const npsw_peaks *p, npsw_mion *out, int max);
+
 /* ---- hybrid similarity (fragments + neutral losses) -------------------------------------- */
 
 typedef struct npsw_hybrid {
