@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "npsw/analogue.h"
+#include "npsw/io.h"
 
 /* The table, by value (Da, 3 decimals), checked against ours. */
 static void test_table_values(void **state)
@@ -312,6 +313,59 @@ static void test_molecular_ion(void **state)
     assert_int_equal(first_mion(m5, i5, 0, c), 0);
 }
 
+/* A constructed analogue of a real library spectrum (cocaine, bundled DEA record): the peaks
+ * above m/z 200 (those holding the methyl ester in this construction) move by +14, as for the
+ * ethyl homologue. The hybrid search finds cocaine at delta +14, explained first by +CH2. */
+static void test_analogue_candidates(void **state)
+{
+    (void)state;
+    const char *td = getenv("NPSW_TEST_DATA");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/../../spectra_db/data/swgdrug_3.4_dea.msp", td ? td : "tests/data");
+    npsw_read_opts ro = npsw_read_opts_default();
+    npsw_spectra sp = {0};
+    npsw_err e;
+    if (npsw_read_file(path, &ro, 1, &sp, NULL, &e) <= 0) {
+        print_message("skipped: bundled library %s not readable (%s)\n", path, e.msg);
+        skip();
+    }
+    size_t parent = sp.n;
+    for (size_t i = 0; i < sp.n; i++)
+        if (sp.v[i].meta[NPSW_META_NAME] && !strcmp(sp.v[i].meta[NPSW_META_NAME], "Cocaine")) parent = i;
+    assert_true(parent < sp.n);
+    npsw_spectrum q;
+    npsw_spectrum_init(&q);
+    assert_int_equal(npsw_spectrum_copy(&q, &sp.v[parent]), 0);
+    for (uint32_t i = 0; i < q.n; i++)
+        if (q.mz[i] > 200) q.mz[i] += 14;
+    npsw_clean_opts co = npsw_clean_opts_default();
+    assert_true(npsw_clean(&q, &co, NULL) > 0);
+    npsw_lib *lib = npsw_lib_build(sp.v, sp.n, &co, "bundled", "1", NULL, 0, NULL, &e);
+    assert_non_null(lib);
+    npsw_analogue_opts o = npsw_analogue_opts_default();
+    npsw_analogue_hit h[5];
+    int k = npsw_analogue_candidates(lib, &q, &o, h);
+    assert_true(k >= 1);
+    assert_string_equal(npsw_lib_meta(lib, h[0].index, NPSW_META_NAME), "Cocaine");
+    assert_true(h[0].query_mass == 317);
+    assert_true(h[0].delta == 14);
+    assert_true(h[0].hybrid.n_shifted > 0 && h[0].hybrid.n_direct > 0);
+    for (int i = 1; i < k; i++) assert_true(h[i - 1].hybrid.score >= h[i].hybrid.score);
+    /* the shifted fragments count only under hybrid matching: the plain cosine is lower (cocaine's
+     * peaks above m/z 200 are small, so not by much) */
+    npsw_peaks qp = {q.mz, q.intensity, q.n}, lp = npsw_lib_peaks(lib, h[0].index);
+    npsw_score_params p = npsw_score_params_default();
+    npsw_scores sc;
+    npsw_score_pair(&qp, &lp, &p, &sc);
+    assert_true(sc.cosine < h[0].hybrid.score);
+    npsw_delta_hypothesis dh[3];
+    assert_true(npsw_explain_delta(h[0].delta, 0, 1, dh, 3) >= 1);
+    assert_string_equal(dh[0].label, "+CH2");
+    npsw_lib_free(lib);
+    npsw_spectrum_free(&q);
+    npsw_spectra_free(&sp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -319,7 +373,7 @@ int main(void)
         cmocka_unit_test(test_combinations),   cmocka_unit_test(test_fft_vs_direct),
         cmocka_unit_test(test_shift_recovered), cmocka_unit_test(test_threads),
         cmocka_unit_test(test_hybrid_fast_vs_ref), cmocka_unit_test(test_hybrid_constructed),
-        cmocka_unit_test(test_molecular_ion),
+        cmocka_unit_test(test_molecular_ion),       cmocka_unit_test(test_analogue_candidates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "npsw/err.h"
+#include "npsw/library.h"
 #include "npsw/score.h"
 
 #ifdef __cplusplus
@@ -76,6 +77,32 @@ void npsw_hybrid_score(const npsw_peaks *q, const npsw_peaks *l, double delta,
 /* Plain reference of the same (quadratic search for the best remaining pair). */
 void npsw_hybrid_score_ref(const npsw_peaks *q, const npsw_peaks *l, double delta,
                            const npsw_score_params *p, npsw_hybrid *out);
+
+/* ---- analogue candidates ------------------------------------------------------------------ */
+
+typedef struct npsw_analogue_opts {
+    uint32_t k;            /* candidates kept, default 5 */
+    double max_delta;      /* |M(query) - M(library)| considered, Da; default 150 */
+    int n_mion;            /* EI: molecular-ion candidates of the query tried, default 2 */
+    npsw_score_params params; /* weights and tolerances (nominal is taken from the library) */
+} npsw_analogue_opts;
+
+npsw_analogue_opts npsw_analogue_opts_default(void);
+
+typedef struct npsw_analogue_hit {
+    uint64_t index;        /* library spectrum */
+    double query_mass;     /* the query mass used (a molecular-ion candidate or the precursor) */
+    double delta;          /* query_mass - library mass */
+    npsw_hybrid hybrid;    /* hybrid similarity at that delta */
+} npsw_analogue_hit;
+
+/* The k library spectra most similar to the query under hybrid matching: for every library
+ * spectrum with a known mass (precursor m/z for MS/MS, else MW) and every query mass candidate
+ * (the precursor, or the first n_mion molecular-ion candidates of an EI query), delta = query
+ * mass - library mass within max_delta, the best hybrid score. Ranked by score, then library
+ * index. Exhaustive (every library spectrum is scored); returns the number of hits. */
+int npsw_analogue_candidates(const npsw_lib *lib, const npsw_spectrum *query,
+                             const npsw_analogue_opts *o, npsw_analogue_hit *hits);
 
 /* ---- mass shifts by cross-correlation -------------------------------------------------- */
 
