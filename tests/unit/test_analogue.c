@@ -136,6 +136,27 @@ static void test_fft_vs_direct(void **state)
     npsw_shift_finder_free(f);
 }
 
+/* A constructed (synthetic) library spectrum with no two peaks 14 apart, and its analogue whose
+ * peaks above m/z 120 (the fragments carrying a new methylene) move by +14. */
+static const double con_lm[] = {51, 53, 56, 60, 63, 72, 87, 99, 121, 127, 138, 150, 159, 171, 188, 197};
+static const float con_li[] = {120, 80, 300, 999, 400, 250, 600, 150, 90, 500, 700, 60, 350, 40, 220, 310};
+enum { CON_N = sizeof con_lm / sizeof con_lm[0] };
+
+static void constructed_analogue(double *qm)
+{
+    for (int i = 0; i < CON_N; i++) qm[i] = con_lm[i] > 120 ? con_lm[i] + 14 : con_lm[i];
+}
+
+/* Intensity of the constructed spectrum below m/z 120, and in all. */
+static void constructed_sums(double *below, double *all)
+{
+    *below = *all = 0;
+    for (int i = 0; i < CON_N; i++) {
+        *all += con_li[i];
+        if (con_lm[i] < 120) *below += con_li[i];
+    }
+}
+
 /* A constructed analogue: every library peak above m/z 120 moves by +14 (the fragments that
  * carry the new methylene), the ones below do not. The finder ranks 0 and +14 first. */
 static void test_shift_recovered(void **state)
@@ -144,24 +165,17 @@ static void test_shift_recovered(void **state)
     npsw_err e;
     npsw_shift_finder *f = npsw_shift_finder_new(600, &e);
     npsw_shift_scratch *s = npsw_shift_scratch_new(f);
-    /* no two peaks 14 apart, so only the constructed shift aligns peaks at +14 */
-    double lm[] = {51, 53, 56, 60, 63, 72, 87, 99, 121, 127, 138, 150, 159, 171, 188, 197};
-    float li[] = {120, 80, 300, 999, 400, 250, 600, 150, 90, 500, 700, 60, 350, 40, 220, 310};
-    enum { NP = sizeof lm / sizeof lm[0] };
-    double qm[NP];
-    for (int i = 0; i < NP; i++) qm[i] = lm[i] > 120 ? lm[i] + 14 : lm[i];
-    npsw_peaks q = {qm, li, NP}, l = {lm, li, NP};
+    double qm[CON_N];
+    constructed_analogue(qm);
+    npsw_peaks q = {qm, con_li, CON_N}, l = {con_lm, con_li, CON_N};
     npsw_shift best[3];
     int k = npsw_shift_find(f, s, &q, &l, 100, best, 3);
     assert_int_equal(k, 3);
     /* peaks below 120 align at 0, those above at +14; the correlation at a shift is the share
      * of intensity (squared sqrt weights) aligned there. Here the unshifted set is heavier. */
-    double below = 0, above = 0, all = 0;
-    for (int i = 0; i < NP; i++) {
-        all += li[i];
-        if (lm[i] > 120) above += li[i];
-        else below += li[i];
-    }
+    double below, all;
+    constructed_sums(&below, &all);
+    double above = all - below;
     assert_true(below > above);
     assert_int_equal(best[0].shift, 0);
     assert_float_equal(best[0].score, below / all, 1e-9);
@@ -243,12 +257,9 @@ static void test_hybrid_fast_vs_ref(void **state)
 static void test_hybrid_constructed(void **state)
 {
     (void)state;
-    double lm[] = {51, 53, 56, 60, 63, 72, 87, 99, 121, 127, 138, 150, 159, 171, 188, 197};
-    float li[] = {120, 80, 300, 999, 400, 250, 600, 150, 90, 500, 700, 60, 350, 40, 220, 310};
-    enum { NP = sizeof lm / sizeof lm[0] };
-    double qm[NP];
-    for (int i = 0; i < NP; i++) qm[i] = lm[i] > 120 ? lm[i] + 14 : lm[i];
-    npsw_peaks q = {qm, li, NP}, l = {lm, li, NP};
+    double qm[CON_N];
+    constructed_analogue(qm);
+    npsw_peaks q = {qm, con_li, CON_N}, l = {con_lm, con_li, CON_N};
     npsw_score_params p = npsw_score_params_default();
     p.mz_power = 0; /* weights sqrt(I): a perfect pairing scores exactly 1 */
     npsw_hybrid h;
@@ -259,11 +270,8 @@ static void test_hybrid_constructed(void **state)
     npsw_hybrid_score(&q, &l, 0, &p, &h);
     assert_int_equal(h.n_shifted, 0);
     assert_int_equal(h.n_direct, 8);
-    double below = 0, all = 0;
-    for (int i = 0; i < NP; i++) {
-        all += li[i];
-        if (lm[i] < 120) below += li[i];
-    }
+    double below, all;
+    constructed_sums(&below, &all);
     assert_float_equal(h.score, below / all, 1e-12);
     npsw_scores sc;
     npsw_score_pair(&q, &l, &p, &sc);
