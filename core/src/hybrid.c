@@ -60,18 +60,29 @@ static void finish(const npsw_peaks *q, const npsw_peaks *l, const npsw_score_pa
     if (out->score > 1) out->score = 1;
 }
 
+/* Partner arrays, all unpaired (-1), and the shifted flags; 0 or -1 when out of memory. */
+static int pairing_new(const npsw_peaks *q, const npsw_peaks *l, int32_t **mq, int32_t **ml,
+                       unsigned char **sh)
+{
+    *mq = malloc(q->n * sizeof **mq);
+    *ml = malloc(l->n * sizeof **ml);
+    *sh = calloc(q->n, 1);
+    if (!*mq || !*ml || !*sh) return -1;
+    for (uint32_t i = 0; i < q->n; i++) (*mq)[i] = -1;
+    for (uint32_t j = 0; j < l->n; j++) (*ml)[j] = -1;
+    return 0;
+}
+
 void npsw_hybrid_score(const npsw_peaks *q, const npsw_peaks *l, double delta,
                        const npsw_score_params *p, npsw_hybrid *out)
 {
     memset(out, 0, sizeof *out);
     if (!q->n || !l->n) return;
-    int32_t *mq = malloc(q->n * sizeof *mq), *ml = malloc(l->n * sizeof *ml);
-    unsigned char *sh = calloc(q->n, 1);
+    int32_t *mq, *ml;
+    unsigned char *sh;
     size_t cap = 256, n = 0;
     pair *c = malloc(cap * sizeof *c);
-    if (!mq || !ml || !sh || !c) goto done;
-    for (uint32_t i = 0; i < q->n; i++) mq[i] = -1;
-    for (uint32_t j = 0; j < l->n; j++) ml[j] = -1;
+    if (pairing_new(q, l, &mq, &ml, &sh) < 0 || !c) goto done;
     /* candidate pairs: a window around mz and around mz - delta in the sorted library */
     for (int shifted = 0; shifted <= 1; shifted++) {
         if (shifted && delta == 0) break;
@@ -113,11 +124,9 @@ void npsw_hybrid_score_ref(const npsw_peaks *q, const npsw_peaks *l, double delt
 {
     memset(out, 0, sizeof *out);
     if (!q->n || !l->n) return;
-    int32_t *mq = malloc(q->n * sizeof *mq), *ml = malloc(l->n * sizeof *ml);
-    unsigned char *sh = calloc(q->n, 1);
-    if (!mq || !ml || !sh) goto done;
-    for (uint32_t i = 0; i < q->n; i++) mq[i] = -1;
-    for (uint32_t j = 0; j < l->n; j++) ml[j] = -1;
+    int32_t *mq, *ml;
+    unsigned char *sh;
+    if (pairing_new(q, l, &mq, &ml, &sh) < 0) goto done;
     for (;;) {
         pair best = {0, 0, 0, 0};
         int found = 0;
