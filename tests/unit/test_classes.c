@@ -14,7 +14,7 @@ static void expect(const char *name, const char *synonyms, const char *cls)
     const char *why;
     const char *got = npsw_classify(name, synonyms, &why);
     if (strcmp(got, cls) != 0) {
-        print_error("'%s': class %s (rule '%s'), expected %s\n", name, got, why, cls);
+        print_error("'%s': class %s (rule '%s'), expected %s\n", name ? name : "(none)", got, why, cls);
         fail();
     }
 }
