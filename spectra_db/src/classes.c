@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "npsw/classes.h"
+#include "npsw/spectrum.h"
 
 enum { SUB = 0, WORD = 1, CODE = 2 }; /* CODE: a product code: pattern, optional '-' or ' ', digit */
 
@@ -258,6 +259,17 @@ const char *npsw_classify(const char *name, const char *synonyms, const char **w
     if (c) return c;
     if (why) *why = "";
     return "other";
+}
+
+int npsw_classify_spectra(npsw_spectrum *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].meta[NPSW_META_CLASS] && v[i].meta[NPSW_META_CLASS][0]) continue;
+        const char *c = npsw_classify(v[i].meta[NPSW_META_NAME], v[i].meta[NPSW_META_SYNONYMS], NULL);
+        int rc = npsw_spectrum_set_meta(&v[i], NPSW_META_CLASS, c, (size_t)-1);
+        if (rc < 0) return rc;
+    }
+    return 0;
 }
 
 size_t npsw_class_rules(void) { return sizeof rules / sizeof rules[0]; }

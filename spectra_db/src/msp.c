@@ -38,7 +38,8 @@ enum msp_key {
     K_COMMENTS,
     K_RI,
     K_NUMPEAKS,
-    K_SPECTRUM_TYPE
+    K_SPECTRUM_TYPE,
+    K_CLASS
 };
 
 /* Keys compare after lower-casing and dropping ' ', '_', '-' and '#'. */
@@ -94,6 +95,8 @@ static const struct {
     {"numpeaks", K_NUMPEAKS},
     {"npeaks", K_NUMPEAKS},
     {"spectrumtype", K_SPECTRUM_TYPE},
+    {"class", K_CLASS},
+    {"drugclass", K_CLASS},
 };
 
 static enum msp_key lookup_key(const char *p, size_t len)
@@ -253,6 +256,7 @@ static int handle_key(npsw_reader *r, npsw_spectrum *s, enum msp_key key, const 
         if (parse_number_field(r, v, vl, line, "Num Peaks", &x) && x >= 0 && x <= 4e9)
             *num_peaks = (long)x;
         return 0;
+    case K_CLASS: return npsw_reader_set_text(r, s, NPSW_META_CLASS, v, vl, line);
     case K_SPECTRUM_TYPE: /* MS1/MS2: kept with the comments */
     case K_UNKNOWN:
     default: {

@@ -89,6 +89,19 @@ check_top "gamma-hydroxybutyric acid di-TMS derivative" "GHB BSTFA Derivative"
 check_top "Pseudoephedrine" "Ephedrine"
 check_top "Cathine" "Phenylpropanolamine"
 
+# drug classes carried by the library (docs/classes.md): the PMK-type ketone and the ephedrines
+# are precursors, the DEA library holds fentanyl precursors, and a Class: line overrides
+cls=$(get "4-Methoxyphenylacetone" 1 hit_class)
+[ "$cls" = "precursor:phenethylamine" ] || fail "4-Methoxyphenyl-2-propanone: class '$cls', expected precursor:phenethylamine"
+cls=$(get "Pseudoephedrine" 1 hit_class)
+[ "$cls" = "precursor:phenethylamine" ] || fail "Ephedrine: class '$cls', expected precursor:phenethylamine"
+"$BIN" info dea.h5 >info.out 2>&1
+grep -q "^classes:" info.out && grep -Eq "^  precursor:fentanyl +[1-9]" info.out ||
+    { fail "info: no class counts with fentanyl precursors"; show info.out; }
+printf 'Name: Synthetic classified\nClass: cathinone\nNum Peaks: 2\n58 999\n77 100\n' >cls.msp
+"$BIN" build -o cls.h5 cls.msp >cls.out 2>&1 && "$BIN" info cls.h5 >clsinfo.out 2>&1
+grep -Eq "^  cathinone +1" clsinfo.out || { fail "a Class: line did not set the class"; show clsinfo.out; }
+
 mf=$(get "Atrazine" 1 mf)
 if [ $? -eq 2 ]; then
     : # no hit at all is fine: nothing in the library resembles atrazine

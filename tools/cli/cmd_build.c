@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "npsw/classes.h"
 #include "npsw/libfile.h"
 
 static void help(FILE *f)
@@ -109,6 +110,12 @@ int cmd_build(int argc, char **argv)
         cli_msg("build: no spectra could be read from the inputs; %s not written", out);
         cli_inputs_free(&in);
         return EXIT_INPUT;
+    }
+    /* drug classes from the names, unless the records give one (docs/classes.md) */
+    if (npsw_classify_spectra(in.spectra.v, in.spectra.n) < 0) {
+        cli_msg("out of memory");
+        cli_inputs_free(&in);
+        return EXIT_INTERNAL;
     }
     const char *base = strrchr(out, '/');
     npsw_err e;

@@ -10,7 +10,8 @@ static void help(FILE *f)
 {
     fprintf(f, "Usage: npswatch info [--verify] LIB.h5\n\n"
                "Prints the library's name, version, format, content SHA-256, cleaning parameters,\n"
-               "input files, spectrum and peak counts, counts by source and the m/z range.\n\n"
+               "input files, spectrum and peak counts, counts by source and by drug class, and\n"
+               "the m/z range.\n\n"
                "Options:\n"
                "  --verify    recompute the content SHA-256 and the peak index and compare them\n"
                "              with the stored ones (exit 1 on a mismatch)\n"
@@ -29,9 +30,31 @@ static int count_cmp(const void *a, const void *b)
     return strcmp(x->key, y->key);
 }
 
-/* Counts by source: the 'source' field, else the first word of the comments (SWGDRUG records
- * name their contributor there), else "(unknown)". */
-static void print_sources(const npsw_lib *lib)
+/* Source of spectrum i: the 'source' field, else the first word of the comments (SWGDRUG
+ * records name their contributor there), else "(unknown)". */
+static const char *source_of(const npsw_lib *lib, uint64_t i, char *buf, size_t size)
+{
+    const char *s = npsw_lib_meta(lib, i, NPSW_META_SOURCE);
+    if (s[0]) return s;
+    const char *cm = npsw_lib_meta(lib, i, NPSW_META_COMMENTS);
+    size_t l = strcspn(cm, " \t\n;/");
+    if (l >= size) l = size - 1;
+    memcpy(buf, cm, l);
+    buf[l] = '\0';
+    return l ? buf : "(unknown)";
+}
+
+static const char *class_of(const npsw_lib *lib, uint64_t i, char *buf, size_t size)
+{
+    (void)buf;
+    (void)size;
+    const char *c = npsw_lib_meta(lib, i, NPSW_META_CLASS);
+    return c[0] ? c : "(none: library format 1.0)";
+}
+
+/* Counts of a per-spectrum key, largest first, at most 20 lines. */
+static void print_counts(const npsw_lib *lib, const char *title,
+                         const char *(*key_of)(const npsw_lib *, uint64_t, char *, size_t))
 {
     uint64_t n = npsw_lib_size(lib);
     count *c = calloc(n ? n : 1, sizeof *c);
@@ -39,16 +62,8 @@ static void print_sources(const npsw_lib *lib)
     size_t nc = 0;
     if (!c || !keys) goto done;
     for (uint64_t i = 0; i < n; i++) {
-        const char *s = npsw_lib_meta(lib, i, NPSW_META_SOURCE);
         char buf[64];
-        if (!s[0]) {
-            const char *cm = npsw_lib_meta(lib, i, NPSW_META_COMMENTS);
-            size_t l = strcspn(cm, " \t\n;/");
-            if (l >= sizeof buf) l = sizeof buf - 1;
-            memcpy(buf, cm, l);
-            buf[l] = '\0';
-            s = l ? buf : "(unknown)";
-        }
+        const char *s = key_of(lib, i, buf, sizeof buf);
         size_t k = 0;
         while (k < nc && strcmp(c[k].key, s) != 0) k++;
         if (k == nc) {
@@ -59,7 +74,7 @@ static void print_sources(const npsw_lib *lib)
         c[k].n++;
     }
     qsort(c, nc, sizeof *c, count_cmp);
-    printf("sources:\n");
+    printf("%s:\n", title);
     for (size_t k = 0; k < nc && k < 20; k++) printf("  %-24s %llu\n", c[k].key, (unsigned long long)c[k].n);
     if (nc > 20) printf("  ... %zu more\n", nc - 20);
 done:
@@ -120,7 +135,8 @@ int cmd_info(int argc, char **argv)
         printf("  %s  sha256=%s  records=%llu skipped=%llu\n", li->inputs[i].path,
                li->inputs[i].sha256, (unsigned long long)li->inputs[i].n_records,
                (unsigned long long)li->inputs[i].n_skipped);
-    print_sources(lib);
+    print_counts(lib, "sources", source_of);
+    print_counts(lib, "classes", class_of);
     int rc = EXIT_OK;
     if (verify) {
         if (npsw_lib_verify(lib, &e) < 0) {

@@ -94,7 +94,8 @@ void out_begin(FILE *f, out_format fmt, const run_record *rr)
     fprintf(f, "%snote\tlibrary search results, not identifications\n", c);
     if (fmt == OUT_TSV)
         fprintf(f, "query_index\tquery_name\tquery_inchikey\tquery_file\trank\thit_index\thit_name"
-                   "\thit_inchikey\thit_formula\thit_accession\tscore\tmf\trmf\twmf\tcosine\tentropy"
+                   "\thit_inchikey\thit_formula\thit_accession\thit_class\tscore\tmf\trmf\twmf\tcosine"
+                   "\tentropy"
                    "\tn_matched\tquery_peaks\thit_peaks\n");
 }
 
@@ -110,7 +111,7 @@ static void tsv_query(FILE *f, const run_record *rr, size_t qi, const npsw_spect
         fputc('\t', f);
         tsv_field(f, file);
         if (!nh) { /* searched, nothing matched: one row with rank 0 and empty hit fields */
-            fprintf(f, "\t0\t\t\t\t\t\t\t\t\t\t\t\t\t%u\t\n", q->n);
+            fprintf(f, "\t0\t\t\t\t\t\t\t\t\t\t\t\t\t\t%u\t\n", q->n);
             return;
         }
         const npsw_hit *x = &h[r];
@@ -123,6 +124,8 @@ static void tsv_query(FILE *f, const run_record *rr, size_t qi, const npsw_spect
         tsv_field(f, npsw_lib_meta(rr->lib, x->index, NPSW_META_FORMULA));
         fputc('\t', f);
         tsv_field(f, npsw_lib_meta(rr->lib, x->index, NPSW_META_ACCESSION));
+        fputc('\t', f);
+        tsv_field(f, npsw_lib_meta(rr->lib, x->index, NPSW_META_CLASS));
         if (score_is_mf_like(rr->opts->score))
             fprintf(f, "\t%d", npsw_mf_display(x->score));
         else
@@ -154,6 +157,7 @@ static void json_query(FILE *f, const run_record *rr, size_t qi, const npsw_spec
         cJSON_AddStringToObject(j, "hit_inchikey", npsw_lib_meta(rr->lib, x->index, NPSW_META_INCHIKEY));
         cJSON_AddStringToObject(j, "hit_formula", npsw_lib_meta(rr->lib, x->index, NPSW_META_FORMULA));
         cJSON_AddStringToObject(j, "hit_accession", npsw_lib_meta(rr->lib, x->index, NPSW_META_ACCESSION));
+        cJSON_AddStringToObject(j, "hit_class", npsw_lib_meta(rr->lib, x->index, NPSW_META_CLASS));
         cJSON_AddNumberToObject(j, "score", x->score);
         cJSON_AddNumberToObject(j, "mf", npsw_mf_display(x->all.mf));
         cJSON_AddNumberToObject(j, "rmf", npsw_mf_display(x->all.rmf));
@@ -178,13 +182,15 @@ static void nist_query(FILE *f, const run_record *rr, size_t qi, const npsw_spec
     if (!nh) fprintf(f, "  no library spectrum shares a peak with this query\n");
     for (uint32_t r = 0; r < nh; r++) {
         const npsw_hit *x = &h[r];
-        const char *cas = npsw_lib_meta(rr->lib, x->index, NPSW_META_CAS);
+        char cas[32]; /* copied: npsw_lib_meta's buffers are reused after a few calls */
+        snprintf(cas, sizeof cas, "%s", npsw_lib_meta(rr->lib, x->index, NPSW_META_CAS));
         fprintf(f, "Hit %-3u: <<%s>>;<<%s>>; MF: %d; RMF: %d; WMF: %d; Cos: %.4f; Ent: %.4f; Matched: %u; "
-                   "CAS:%s; Mw: %.0f; Lib: <<%s %s>>; Id: %llu.\n",
+                   "CAS:%s; Mw: %.0f; Class: %s; Lib: <<%s %s>>; Id: %llu.\n",
                 r + 1, npsw_lib_meta(rr->lib, x->index, NPSW_META_NAME),
                 npsw_lib_meta(rr->lib, x->index, NPSW_META_FORMULA), npsw_mf_display(x->all.mf),
                 npsw_mf_display(x->all.rmf), npsw_mf_display(x->all.wmf), x->all.cosine, x->all.entropy, x->all.n_matched,
-                cas[0] ? cas : "0", npsw_lib_mw(rr->lib, x->index), li->name, li->version,
+                cas[0] ? cas : "0", npsw_lib_mw(rr->lib, x->index),
+                npsw_lib_meta(rr->lib, x->index, NPSW_META_CLASS), li->name, li->version,
                 (unsigned long long)x->index + 1);
     }
 }

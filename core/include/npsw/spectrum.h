@@ -34,7 +34,8 @@ extern "C" {
     X(SOURCE, "source", "contributor / source")                                      \
     X(ACCESSION, "accession", "library accession (DB#, NIST#, MassBank accession)")  \
     X(LICENSE, "license", "licence of the record")                                   \
-    X(COMMENTS, "comments", "free comments")
+    X(COMMENTS, "comments", "free comments")                                         \
+    X(CLASS, "class", "drug class, e.g. cathinone, precursor:fentanyl (docs/classes.md)")
 
 enum npsw_meta {
 #define NPSW_X_META(e, col, desc) NPSW_META_##e,

@@ -14,6 +14,12 @@ extern "C" {
  * family) or "other". `why` (may be NULL) receives the name fragment that decided. The result
  * is a static string. */
 const char *npsw_classify(const char *name, const char *synonyms, const char **why);
+/* Give every spectrum without a class (NPSW_META_CLASS) the class of its name and synonyms;
+ * a class already given (e.g. a "Class:" line in an MSP record) is kept. Returns 0 or
+ * NPSW_ENOMEM. */
+struct npsw_spectrum;
+int npsw_classify_spectra(struct npsw_spectrum *v, size_t n);
+
 /* Number of rules in the table. */
 size_t npsw_class_rules(void);
 
