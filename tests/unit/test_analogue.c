@@ -374,6 +374,33 @@ static void test_analogue_candidates(void **state)
     npsw_spectra_free(&sp);
 }
 
+/* Diagnostic ions: the fentanyl series in a constructed (synthetic) spectrum, in table order,
+ * with the relative-intensity threshold applied. */
+static void test_diagnostic_ions(void **state)
+{
+    (void)state;
+    double mz[] = {42, 105, 146, 189, 245, 336};
+    float in[] = {200, 300, 250, 100, 999, 40};
+    npsw_peaks p = {mz, in, 6};
+    const npsw_diagnostic *d[16];
+    int n = npsw_diagnostic_ions(&p, 0.05, d, 16);
+    /* 105 also counts as benzoyl (cathinone) and phenethyl (fentanyl); 189 at 10 % passes */
+    assert_int_equal(n, 5);
+    assert_string_equal(d[0]->cls, "cathinone");
+    assert_true(d[0]->mz == 105);
+    int fent = 0;
+    for (int i = 0; i < n; i++) fent += !strcmp(d[i]->cls, "fentanyl");
+    assert_int_equal(fent, 4);
+    /* at a 20 % threshold 189 (10 %) drops out */
+    n = npsw_diagnostic_ions(&p, 0.20, d, 16);
+    for (int i = 0; i < n; i++) assert_true(d[i]->mz != 189);
+    assert_int_equal(n, 4);
+    npsw_peaks empty = {mz, in, 0};
+    assert_int_equal(npsw_diagnostic_ions(&empty, 0.05, d, 16), 0);
+    const npsw_diagnostic *t;
+    assert_true(npsw_diagnostics(&t) >= 20);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -382,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_shift_recovered), cmocka_unit_test(test_threads),
         cmocka_unit_test(test_hybrid_fast_vs_ref), cmocka_unit_test(test_hybrid_constructed),
         cmocka_unit_test(test_molecular_ion),       cmocka_unit_test(test_analogue_candidates),
+        cmocka_unit_test(test_diagnostic_ions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

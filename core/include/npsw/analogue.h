@@ -58,6 +58,21 @@ typedef struct npsw_mion {
  * Returns how many were written (0 for an empty spectrum). */
 int npsw_molecular_ion(const npsw_peaks *p, npsw_mion *out, int max);
 
+/* ---- diagnostic ions ------------------------------------------------------------------- */
+
+typedef struct npsw_diagnostic {
+    const char *cls;   /* class the ion points to (docs/classes.md names) */
+    double mz;         /* nominal m/z */
+    const char *ion;   /* what the ion is */
+} npsw_diagnostic;
+
+/* The documented table of diagnostic EI ions (docs/analogues.md); returns its length. */
+size_t npsw_diagnostics(const npsw_diagnostic **table);
+
+/* The table's ions present in a nominal spectrum with at least min_rel of the base peak
+ * (e.g. 0.05), in table order; at most max written. Returns how many were written. */
+int npsw_diagnostic_ions(const npsw_peaks *p, double min_rel, const npsw_diagnostic **out, int max);
+
 /* ---- hybrid similarity (fragments + neutral losses) -------------------------------------- */
 
 typedef struct npsw_hybrid {
