@@ -46,6 +46,27 @@ static inline int bench_load_queries(const char *path, const npsw_lib *lib, size
     return 0;
 }
 
+/* Call fn(spectrum, user) for every spectrum of every file (lenient reading). Returns 0, or
+ * prints the error and returns -1. */
+static inline int bench_each_spectrum(char **paths, int n, void (*fn)(npsw_spectrum *, void *),
+                                      void *user)
+{
+    for (int a = 0; a < n; a++) {
+        npsw_read_opts ro = npsw_read_opts_default();
+        npsw_spectra sp = {0};
+        npsw_err e;
+        npsw_err_clear(&e);
+        if (npsw_read_file(paths[a], &ro, 0, &sp, NULL, &e) < 0) {
+            char buf[1024];
+            fprintf(stderr, "bench: %s\n", npsw_err_format(&e, buf, sizeof buf));
+            return -1;
+        }
+        for (size_t i = 0; i < sp.n; i++) fn(&sp.v[i], user);
+        npsw_spectra_free(&sp);
+    }
+    return 0;
+}
+
 static inline npsw_lib *bench_open_lib(const char *path)
 {
     npsw_err e;
