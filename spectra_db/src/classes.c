@@ -170,6 +170,16 @@ static const rule rules[] = {
     {"MT-45", SUB, "opioid"},
     {"brorphine", SUB, "opioid"},
     {"propoxyphene", SUB, "opioid"},
+    {"pentazocine", SUB, "opioid"},
+    {"nalbuphine", SUB, "opioid"},
+    {"butorphanol", SUB, "opioid"},
+    {"levorphanol", SUB, "opioid"},
+    {"nalorphine", SUB, "opioid"},
+    {"naloxone", SUB, "opioid"},
+    {"naltrexone", SUB, "opioid"},
+    {"etorphine", SUB, "opioid"},
+    {"thebaine", SUB, "opioid"},
+    {"oripavine", SUB, "opioid"},
 };
 
 static int is_word_char(unsigned char c) { return isalnum(c) != 0; }

@@ -29,6 +29,8 @@ static void test_drugs(void **state)
     expect("Metonitazene", NULL, "nitazene");
     expect("Heroin", NULL, "opioid");
     expect("U-47700", NULL, "opioid");
+    expect("Pentazocine", NULL, "opioid");
+    expect("Naloxone", NULL, "opioid");
     expect("5F-MDMB-PINACA", NULL, "cannabinoid");
     expect("JWH-018", NULL, "cannabinoid");
     expect("AM2201", NULL, "cannabinoid");
