@@ -56,6 +56,17 @@ static npsw_lib *make_lib(int n)
     return lib;
 }
 
+/* Build a library of n synthetic spectra and write it to dir/name; path receives the file. */
+static void write_lib(int n, const char *name, char *path, size_t size)
+{
+    npsw_lib *a = make_lib(n);
+    assert_non_null(a);
+    snprintf(path, size, "%s/%s", dir, name);
+    npsw_err e;
+    assert_int_equal(npsw_lib_write(a, path, &e), 0);
+    npsw_lib_free(a);
+}
+
 static void test_round_trip(void **state)
 {
     (void)state;
@@ -102,12 +113,9 @@ static void test_round_trip(void **state)
 static void test_damaged_content(void **state)
 {
     (void)state;
-    npsw_lib *a = make_lib(4);
     char path[300];
-    snprintf(path, sizeof path, "%s/d.h5", dir);
+    write_lib(4, "d.h5", path, sizeof path);
     npsw_err e;
-    assert_int_equal(npsw_lib_write(a, path, &e), 0);
-    npsw_lib_free(a);
     hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
     assert_true(f >= 0);
     hid_t ds = H5Dopen2(f, "/spectra/intensity", H5P_DEFAULT);
@@ -142,12 +150,9 @@ static void set_int_attr(const char *path, const char *name, int value)
 static void test_format_versions(void **state)
 {
     (void)state;
-    npsw_lib *a = make_lib(3);
     char path[300];
-    snprintf(path, sizeof path, "%s/v.h5", dir);
+    write_lib(3, "v.h5", path, sizeof path);
     npsw_err e;
-    assert_int_equal(npsw_lib_write(a, path, &e), 0);
-    npsw_lib_free(a);
     set_int_attr(path, "format_minor", 9); /* a newer minor version: still readable */
     npsw_lib *b = npsw_lib_open(path, &e);
     assert_non_null(b);
