@@ -18,19 +18,25 @@
 #define M_BR 78.9183376
 
 static const npsw_substituent table[] = {
-    {"CH2", "homologue: one more methylene (e.g. methyl -> ethyl)", M_C + 2 * M_H},
-    {"O", "oxygen inserted (hydroxy for H, or an ether/N-oxide)", M_O},
-    {"F-for-H", "fluorine in place of hydrogen", M_F - M_H},
-    {"Cl-for-H", "chlorine in place of hydrogen", M_CL - M_H},
-    {"Br-for-H", "bromine in place of hydrogen", M_BR - M_H},
-    {"CH2O", "methoxy in place of hydrogen (OCH3 for H)", M_C + 2 * M_H + M_O},
+    {"CH2", "homologue: one more methylene (e.g. methyl -> ethyl)", M_C + 2 * M_H,
+     {1, 2, 0, 0, 0, 0, 0, 0}},
+    {"O", "oxygen inserted (hydroxy for H, or an ether/N-oxide)", M_O,
+     {0, 0, 0, 1, 0, 0, 0, 0}},
+    {"F-for-H", "fluorine in place of hydrogen", M_F - M_H, {0, -1, 0, 0, 1, 0, 0, 0}},
+    {"Cl-for-H", "chlorine in place of hydrogen", M_CL - M_H, {0, -1, 0, 0, 0, 0, 1, 0}},
+    {"Br-for-H", "bromine in place of hydrogen", M_BR - M_H, {0, -1, 0, 0, 0, 0, 0, 1}},
+    {"CH2O", "methoxy in place of hydrogen (OCH3 for H)", M_C + 2 * M_H + M_O,
+     {1, 2, 0, 1, 0, 0, 0, 0}},
     /* O-CH2-O bridging two ring positions: + O2CH2, - 2 H = + C + 2 O */
-    {"OCH2O-for-2H", "methylenedioxy ring in place of two hydrogens", M_C + 2 * M_O},
-    {"CF3-for-H", "trifluoromethyl in place of hydrogen", M_C + 3 * M_F - M_H},
-    {"beta-keto", "beta-keto: C=O in place of CH2 (cathinone from amphetamine)", M_O - 2 * M_H},
+    {"OCH2O-for-2H", "methylenedioxy ring in place of two hydrogens", M_C + 2 * M_O,
+     {1, 0, 0, 2, 0, 0, 0, 0}},
+    {"CF3-for-H", "trifluoromethyl in place of hydrogen", M_C + 3 * M_F - M_H,
+     {1, -1, 0, 0, 3, 0, 0, 0}},
+    {"beta-keto", "beta-keto: C=O in place of CH2 (cathinone from amphetamine)", M_O - 2 * M_H,
+     {0, -2, 0, 1, 0, 0, 0, 0}},
     {"thiophene-for-benzene", "thiophene ring in place of a benzene ring (S for CH=CH)",
-     M_S - 2 * M_C - 2 * M_H},
-    {"NO2-for-H", "nitro in place of hydrogen", M_N + 2 * M_O - M_H},
+     M_S - 2 * M_C - 2 * M_H, {-2, -2, 0, 0, 0, 1, 0, 0}},
+    {"NO2-for-H", "nitro in place of hydrogen", M_N + 2 * M_O - M_H, {0, -1, 1, 2, 0, 0, 0, 0}},
 };
 
 size_t npsw_substituents(const npsw_substituent **t)
@@ -96,6 +102,8 @@ int npsw_explain_delta(double observed, double tol_da, int nominal, npsw_delta_h
             if (!matches(observed, c.h.delta, tol_da, nominal, &c.h.error)) continue;
             snprintf(c.h.label, sizeof c.h.label, "%c%s", signs[si] > 0 ? '+' : '-', table[i].label);
             c.h.n_terms = 1;
+            for (int e = 0; e < NPSW_EL_COUNT; e++)
+                c.h.comp[e] = (signed char)(signs[si] * table[i].comp[e]);
             c.rank = i * 2 + si;
             offer(best, &n, keep, &c);
         }
@@ -112,6 +120,9 @@ int npsw_explain_delta(double observed, double tol_da, int nominal, npsw_delta_h
                     snprintf(c.h.label, sizeof c.h.label, "%c%s %c%s", signs[si] > 0 ? '+' : '-',
                              table[i].label, signs[sj] > 0 ? '+' : '-', table[j].label);
                     c.h.n_terms = 2;
+                    for (int e = 0; e < NPSW_EL_COUNT; e++)
+                        c.h.comp[e] = (signed char)(signs[si] * table[i].comp[e] +
+                                                    signs[sj] * table[j].comp[e]);
                     c.rank = 1000 + ((i * nt + j) * 2 + si) * 2 + sj;
                     offer(best, &n, keep, &c);
                 }

@@ -35,6 +35,30 @@ static void test_table_values(void **state)
     }
 }
 
+/* Each change's composition, weighed with the element masses, gives its mass change; a pair
+ * hypothesis carries the sum of its two compositions. */
+static void test_table_compositions(void **state)
+{
+    (void)state;
+    static const double mass[NPSW_EL_COUNT] = {12.0,        1.0078250319, 14.0030740052,
+                                               15.9949146221, 18.99840320, 31.97207069,
+                                               34.96885271, 78.9183376};
+    const npsw_substituent *t;
+    size_t n = npsw_substituents(&t);
+    for (size_t i = 0; i < n; i++) {
+        double m = 0;
+        for (int e = 0; e < NPSW_EL_COUNT; e++) m += t[i].comp[e] * mass[e];
+        assert_float_equal(m, t[i].delta, 1e-9);
+    }
+    npsw_delta_hypothesis h[4];
+    /* +CH2 +Cl-for-H: C +1, H +2 -1, Cl +1 */
+    int k = npsw_explain_delta(14.01565 + 33.96103, 0.001, 0, h, 4);
+    assert_true(k >= 1);
+    assert_string_equal(h[0].label, "+CH2 +Cl-for-H");
+    static const signed char want[NPSW_EL_COUNT] = {1, 1, 0, 0, 0, 0, 1, 0};
+    assert_memory_equal(h[0].comp, want, sizeof want);
+}
+
 /* Every substituent, added or removed, is the top hypothesis for its own accurate mass change;
  * for nominal masses it is among the exact (error 0) hypotheses. */
 static void test_each_substituent_recovered(void **state)
@@ -404,7 +428,7 @@ static void test_diagnostic_ions(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table_values),   cmocka_unit_test(test_each_substituent_recovered),
+        cmocka_unit_test(test_table_values), cmocka_unit_test(test_table_compositions),   cmocka_unit_test(test_each_substituent_recovered),
         cmocka_unit_test(test_combinations),   cmocka_unit_test(test_fft_vs_direct),
         cmocka_unit_test(test_shift_recovered), cmocka_unit_test(test_threads),
         cmocka_unit_test(test_hybrid_fast_vs_ref), cmocka_unit_test(test_hybrid_constructed),

@@ -22,6 +22,7 @@ typedef struct cli_command {
 int cmd_build(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_analogues(int argc, char **argv);
 
 /* "npswatch: " + message on stderr. */
 void cli_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -100,7 +101,14 @@ typedef struct run_record {
     char utc[32];
     char **query_paths;
     const cli_inputs *queries;
+    const char *extra_params; /* appended to the parameters line (may be NULL) */
+    const char *tsv_header;   /* TSV column header instead of the hit list's (may be NULL) */
 } run_record;
+
+/* The TSV field of a value: tabs and line breaks become spaces. */
+void out_tsv_field(FILE *f, const char *s);
+/* Which query file (path, SHA-256) a query came from. */
+const char *out_query_file(const run_record *rr, size_t qindex, const char **sha);
 
 void out_begin(FILE *f, out_format fmt, const run_record *rr);
 /* One query's hits; qindex is 0-based. */

@@ -205,7 +205,7 @@ int cmd_search(int argc, char **argv)
         rc = cli_exit_code(src);
         goto done;
     }
-    run_record rr = {libpath, lib, &so, "", argv + optind, &in};
+    run_record rr = {libpath, lib, &so, "", argv + optind, &in, NULL, NULL};
     npsw_utc_now(rr.utc);
     cli_out out;
     if ((rc = cli_out_open(&out, outpath)) != EXIT_OK) goto done;

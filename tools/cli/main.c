@@ -14,6 +14,7 @@
 static const cli_command commands[] = {
     {"build", "build an HDF5 reference library from MSP/MGF/JCAMP-DX/CSV files", cmd_build},
     {"search", "identity search of query spectra against a library (hit lists)", cmd_search},
+    {"analogues", "unknown-analogue analysis: verdict, analogue, substituents, class", cmd_analogues},
     {"info", "describe a library file; --verify checks its checksum", cmd_info},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -44,12 +44,16 @@ static void params_text(const run_record *rr, char *buf, size_t size)
              npsw_score_name(o->score), o->k, p->int_power, p->mz_power, p->int_power,
              p->wmf_mz_power, p->ignore_at_or_below, tol, p->mz_min,
              p->common_range ? "common" : "all", o->precursor_tol_da, o->min_matched);
+    if (rr->extra_params) {
+        size_t n = strlen(buf);
+        snprintf(buf + n, size - n, " %s", rr->extra_params);
+    }
 }
 
 void out_begin(FILE *f, out_format fmt, const run_record *rr)
 {
     const npsw_lib_info *li = npsw_lib_get_info(rr->lib);
-    char params[512], clean[256];
+    char params[1024], clean[256];
     params_text(rr, params, sizeof params);
     npsw_clean_opts_describe(&li->clean, clean, sizeof clean);
     if (fmt == OUT_JSON) {
@@ -92,7 +96,9 @@ void out_begin(FILE *f, out_format fmt, const run_record *rr)
         fprintf(f, "%squery_file\t%s\tsha256=%s\n", c, rr->queries->files[i].path,
                 rr->queries->files[i].sha256);
     fprintf(f, "%snote\tlibrary search results, not identifications\n", c);
-    if (fmt == OUT_TSV)
+    if (fmt == OUT_TSV && rr->tsv_header)
+        fprintf(f, "%s\n", rr->tsv_header);
+    else if (fmt == OUT_TSV)
         fprintf(f, "query_index\tquery_name\tquery_inchikey\tquery_file\trank\thit_index\thit_name"
                    "\thit_inchikey\thit_formula\thit_accession\thit_class\tscore\tmf\trmf\twmf\tcosine"
                    "\tentropy"
@@ -203,4 +209,11 @@ void out_query(FILE *f, out_format fmt, const run_record *rr, size_t qindex,
     case OUT_NIST: nist_query(f, rr, qindex, q, hits, nhits); break;
     default: tsv_query(f, rr, qindex, q, hits, nhits); break;
     }
+}
+
+void out_tsv_field(FILE *f, const char *s) { tsv_field(f, s); }
+
+const char *out_query_file(const run_record *rr, size_t qindex, const char **sha)
+{
+    return query_file_of(rr, qindex, sha);
 }

@@ -19,10 +19,15 @@ extern "C" {
 
 /* ---- substituents ---------------------------------------------------------------------- */
 
+/* Elements of the composition changes, in this order. */
+enum { NPSW_EL_C, NPSW_EL_H, NPSW_EL_N, NPSW_EL_O, NPSW_EL_F, NPSW_EL_S, NPSW_EL_CL, NPSW_EL_BR,
+       NPSW_EL_COUNT };
+
 typedef struct npsw_substituent {
     const char *label;       /* "CH2", "F-for-H", ... */
     const char *description; /* what the change is, in words */
     double delta;            /* monoisotopic mass change of the molecule, Da (query - parent) */
+    signed char comp[NPSW_EL_COUNT]; /* change of the molecular formula, atoms per element */
 } npsw_substituent;
 
 /* The documented table (docs/analogues.md); returns its length. */
@@ -33,6 +38,7 @@ typedef struct npsw_delta_hypothesis {
     double delta;     /* the hypothesis' mass change, Da */
     double error;     /* |observed - delta|, Da */
     int n_terms;      /* 1 or 2 substituents */
+    signed char comp[NPSW_EL_COUNT]; /* change of the molecular formula (sum of the terms) */
 } npsw_delta_hypothesis;
 
 /* Hypotheses that explain `observed` (query mass - parent mass, Da): every single substituent
