@@ -3,7 +3,8 @@
 # everything is already there. Runs apt-get as root, or through sudo when not root.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config git python3
-      libhdf5-dev libfftw3-dev libpng-dev libssl-dev libcjson-dev zlib1g-dev libsqlite3-dev
+      libhdf5-dev libfftw3-dev libpng-dev libssl-dev libcjson-dev zlib1g-dev libxml2-dev
+      libsqlite3-dev
       libcmocka-dev clang libclang-rt-14-dev libomp-dev)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -9,7 +9,7 @@
 #include "reader_internal.h"
 
 static const npsw_format_ops *const all_formats[] = {&npsw_msp_ops, &npsw_mgf_ops, &npsw_jcamp_ops,
-                                                     &npsw_csv_ops};
+                                                     &npsw_csv_ops, &npsw_mzml_ops};
 #define N_FORMATS (sizeof all_formats / sizeof all_formats[0])
 
 const char *npsw_format_name(npsw_format f)
@@ -20,6 +20,7 @@ const char *npsw_format_name(npsw_format f)
     case NPSW_FMT_MGF: return "mgf";
     case NPSW_FMT_JCAMP: return "jcamp";
     case NPSW_FMT_CSV: return "csv";
+    case NPSW_FMT_MZML: return "mzml";
     default: return "unknown";
     }
 }
@@ -36,6 +37,7 @@ int npsw_format_from_name(const char *name)
         return NPSW_FMT_JCAMP;
     if (npsw_ieq(name, n, "csv") || npsw_ieq(name, n, "tsv") || npsw_ieq(name, n, "txt"))
         return NPSW_FMT_CSV;
+    if (npsw_ieq(name, n, "mzml")) return NPSW_FMT_MZML;
     return NPSW_EINVAL;
 }
 
@@ -104,8 +106,8 @@ static npsw_reader *reader_new(char *buf, size_t len, const char *name, const np
         if (!r->ops) {
             npsw_err_set(err, NPSW_EFORMAT, name, 0,
                          len ? "cannot tell the format of this file: expected MSP (Name: ...), MGF "
-                               "(BEGIN IONS), JCAMP-DX (##TITLE=) or two-column m/z, intensity "
-                               "text; give the format with --input-format"
+                               "(BEGIN IONS), JCAMP-DX (##TITLE=), mzML (<mzML>) or two-column "
+                               "m/z, intensity text; give the format with --input-format"
                              : "the file is empty");
             npsw_reader_close(r);
             return NULL;

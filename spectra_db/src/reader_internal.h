@@ -1,9 +1,11 @@
-/* reader_internal.h - what the format parsers (msp.c, mgf.c, jcamp.c, csv.c) share.
+/* reader_internal.h - what the format parsers (msp.c, mgf.c, jcamp.c, csv.c, mzml.c) share.
  *
  * The reader holds the whole input in memory and hands out lines. A format parser implements
  * `next`: read lines until one record is complete, fill the spectrum, return 0; at end of input
  * return NPSW_EOF; on a malformed record set err (file, line, what was expected), move the line
  * cursor to where the next record can start, and return the error code.
+ * mzml.c reads the buffer with libxml2 instead of by lines; it keeps `lines.pos` at the number
+ * of bytes parsed so far, which is all the reader uses it for (progress reports).
  */
 #ifndef NPSW_READER_INTERNAL_H
 #define NPSW_READER_INTERNAL_H
@@ -91,7 +93,8 @@ typedef struct npsw_format_ops {
     void (*free_state)(void *state); /* may be NULL */
 } npsw_format_ops;
 
-extern const npsw_format_ops npsw_msp_ops, npsw_mgf_ops, npsw_jcamp_ops, npsw_csv_ops;
+extern const npsw_format_ops npsw_msp_ops, npsw_mgf_ops, npsw_jcamp_ops, npsw_csv_ops,
+    npsw_mzml_ops;
 
 struct npsw_reader {
     npsw_lines lines;

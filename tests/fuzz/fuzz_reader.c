@@ -1,13 +1,14 @@
-/* fuzz_reader.c - libFuzzer harness for the text importers (npsw_reader_*).
+/* fuzz_reader.c - libFuzzer harness for the importers (npsw_reader_*).
  *
- * One source, five executables: NPSW_FUZZ_FORMAT is set per executable by tests/fuzz/CMakeLists.txt
- * (NPSW_FMT_MSP, NPSW_FMT_MGF, NPSW_FMT_JCAMP, NPSW_FMT_CSV, or NPSW_FMT_AUTO for content
- * detection).
+ * One source, six executables: NPSW_FUZZ_FORMAT is set per executable by tests/fuzz/CMakeLists.txt
+ * (NPSW_FMT_MSP, NPSW_FMT_MGF, NPSW_FMT_JCAMP, NPSW_FMT_CSV, NPSW_FMT_MZML, or NPSW_FMT_AUTO for
+ * content detection).
  *
  * Input layout: the first byte selects reader options, the remaining bytes are the file.
  *     byte % 3         decimal_comma: 0 auto, 1 no, 2 yes
  *     (byte / 3) % 4   encoding: 0 auto, 1 UTF-8, 2 Latin-1, 3 CP437
- *     (byte / 12) % 5  file name extension, a hint for auto detection: none, msp, mgf, jdx, csv
+ *     (byte / 12) % 6  file name extension, a hint for auto detection: none, msp, mgf, jdx, csv,
+ *                      mzML
  *     (byte / 60) % 2  max_peaks: 0 default, 1 a small limit (exercises the "too many peaks" path)
  * A 0x00 first byte therefore means "default options". An empty input opens an empty file.
  *
@@ -29,7 +30,7 @@
 #include "reader_internal.h" /* npsw_utf8_valid */
 
 #ifndef NPSW_FUZZ_FORMAT
-#error "define NPSW_FUZZ_FORMAT: NPSW_FMT_MSP, _MGF, _JCAMP, _CSV or NPSW_FMT_AUTO"
+#error "define NPSW_FUZZ_FORMAT: NPSW_FMT_MSP, _MGF, _JCAMP, _CSV, _MZML or NPSW_FMT_AUTO"
 #endif
 
 /* A reader that never reaches NPSW_EOF is a bug. A record needs at least one line, so a correct
@@ -144,7 +145,8 @@ static uint64_t count_lines(const char *buf, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const char *const names[] = {"fuzz", "fuzz.msp", "fuzz.mgf", "fuzz.jdx", "fuzz.csv"};
+    static const char *const names[] = {"fuzz",     "fuzz.msp", "fuzz.mgf",
+                                        "fuzz.jdx", "fuzz.csv", "fuzz.mzML"};
     static const npsw_encoding encodings[] = {NPSW_ENC_AUTO, NPSW_ENC_UTF8, NPSW_ENC_LATIN1,
                                               NPSW_ENC_CP437};
     static const npsw_decimal_comma commas[] = {NPSW_DECIMAL_COMMA_AUTO, NPSW_DECIMAL_COMMA_NO,
@@ -163,7 +165,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.warn = on_warning;
     g_input_len = size;
     g_input_lines = count_lines((const char *)data, size);
-    g_name = names[(sel / 12) % 5];
+    g_name = names[(sel / 12) % 6];
     g_warnings = 0;
 
     npsw_err err;

@@ -4,11 +4,11 @@
 # of tools/test.sh; see tests/fuzz/README.md.
 #
 #   NPSW_FUZZ_SECONDS    fuzzing time per harness (default 20; 0 = regression check only)
-#   NPSW_FUZZ_HARNESSES  which harnesses (default "msp mgf jcamp csv auto")
-#   NPSW_FUZZ_JOBS       harnesses run at the same time (default: the number of CPUs, at most 5)
+#   NPSW_FUZZ_HARNESSES  which harnesses (default "msp mgf jcamp csv mzml auto")
+#   NPSW_FUZZ_JOBS       harnesses run at the same time (default: the number of CPUs, at most 6)
 #   NPSW_FUZZ_BUILD_DIR  build directory (default build-fuzz, relative to the repository root)
 #
-# Each harness fuzzes a temporary copy of tests/fuzz/corpus/<fmt>/ (the auto harness: all four),
+# Each harness fuzzes a temporary copy of tests/fuzz/corpus/<fmt>/ (the auto harness: all five),
 # so the kept corpus is never modified. Logs and any crash files go to build-fuzz/fuzz-out/<fmt>/.
 # Exit status: 0 when every harness passed, 1 otherwise (the crash file and the command that
 # reproduces it are printed).
@@ -22,7 +22,7 @@ bshow=${build#"$root"/}
 out=$build/fuzz-out
 
 secs=${NPSW_FUZZ_SECONDS:-20}
-read -r -a harnesses <<<"${NPSW_FUZZ_HARNESSES:-msp mgf jcamp csv auto}"
+read -r -a harnesses <<<"${NPSW_FUZZ_HARNESSES:-msp mgf jcamp csv mzml auto}"
 jobs=${NPSW_FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
 [ "$jobs" -ge 1 ] 2>/dev/null || jobs=1
 [ "$jobs" -gt ${#harnesses[@]} ] && jobs=${#harnesses[@]}
@@ -30,7 +30,7 @@ case $secs in
   '' | *[!0-9]*) echo "fuzz: NPSW_FUZZ_SECONDS must be a whole number of seconds" >&2; exit 2 ;;
 esac
 for h in "${harnesses[@]}"; do
-  case $h in msp | mgf | jcamp | csv | auto) ;; *) echo "fuzz: unknown harness '$h'" >&2; exit 2 ;; esac
+  case $h in msp | mgf | jcamp | csv | mzml | auto) ;; *) echo "fuzz: unknown harness '$h'" >&2; exit 2 ;; esac
 done
 if ! command -v clang >/dev/null; then
   echo "fuzz: clang is needed for libFuzzer (apt-get install clang libclang-rt-14-dev)" >&2
@@ -78,7 +78,7 @@ fi
 
 corpus_dirs() { # the kept seed corpus of a harness
   if [ "$1" = auto ]; then
-    for f in msp mgf jcamp csv; do echo "$fuzz_dir/corpus/$f"; done
+    for f in msp mgf jcamp csv mzml; do echo "$fuzz_dir/corpus/$f"; done
   else
     echo "$fuzz_dir/corpus/$1"
   fi
@@ -86,7 +86,7 @@ corpus_dirs() { # the kept seed corpus of a harness
 
 dict_files() {
   if [ "$1" = auto ]; then
-    for f in msp mgf jcamp csv; do echo "$fuzz_dir/dict/$f.dict"; done
+    for f in msp mgf jcamp csv mzml; do echo "$fuzz_dir/dict/$f.dict"; done
   else
     echo "$fuzz_dir/dict/$1.dict"
   fi

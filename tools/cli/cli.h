@@ -71,7 +71,7 @@ enum {
         {"encoding", required_argument, NULL, OPT_ENCODING},                       \
         {"decimal-comma", required_argument, NULL, OPT_DECIMAL_COMMA}
 #define CLI_READ_HELP                                                                           \
-    "  --input-format F    msp, mgf, jcamp, csv or auto (default auto: detected per file)\n"    \
+    "  --input-format F    msp, mgf, jcamp, csv, mzml or auto (default: per file)\n"    \
     "  --encoding E        text encoding of names: auto, utf8, latin1, cp437 (default auto)\n" \
     "  --decimal-comma M   auto, yes or no: is ',' between digits a decimal mark (default auto)\n"
 

@@ -100,7 +100,7 @@ int cli_read_option(int opt, const char *arg, npsw_read_opts *ro, int *bad)
     case OPT_INPUT_FORMAT: {
         int f = npsw_format_from_name(arg);
         if (f < 0) {
-            cli_msg("--input-format: unknown format '%s' (msp, mgf, jcamp, csv, auto)", arg);
+            cli_msg("--input-format: unknown format '%s' (msp, mgf, jcamp, csv, mzml, auto)", arg);
             *bad = 1;
         } else {
             ro->format = (npsw_format)f;

@@ -1,4 +1,4 @@
-/* npsw/io.h - reading spectra from text files: MSP, MGF, JCAMP-DX and two-column CSV/TSV.
+/* npsw/io.h - reading spectra from files: MSP, MGF, JCAMP-DX, two-column CSV/TSV and mzML.
  *
  *     npsw_read_opts o = npsw_read_opts_default();
  *     npsw_reader *r = npsw_reader_open("lib.msp", &o, &err);
@@ -35,10 +35,11 @@ typedef enum npsw_format {
     NPSW_FMT_MGF,
     NPSW_FMT_JCAMP,
     NPSW_FMT_CSV, /* two columns m/z, intensity; comma, tab, semicolon or space separated */
+    NPSW_FMT_MZML, /* mzML 1.1 (and indexedmzML): every spectrum, MS1 and MSn */
     NPSW_FMT_COUNT
 } npsw_format;
 
-/* "msp", "mgf", "jcamp", "csv" or "auto". */
+/* "msp", "mgf", "jcamp", "csv", "mzml" or "auto". */
 const char *npsw_format_name(npsw_format f);
 /* Parse a format name (case-insensitive; "jdx"/"dx" = jcamp, "tsv"/"txt" = csv). Returns the
  * format, or NPSW_EINVAL. */
