@@ -6,8 +6,10 @@ usage: analogue_calibrate.py ROWS.tsv [--write-c core/src/calibration.c] [--sour
 ROWS.tsv comes from bench/npsw_analogue_eval (one row per held-out query with its features and
 truth). Three logistic regressions are fitted (plain Python, Newton/IRLS with a small ridge on
 standardised features):
-  in_library  P(substance in library)            on id_score id_mf id_rmf, all rows
-  analogue    P(a relative in library | not in)  on the analogue features, rows truth_in = 0
+  in_library  P(substance in library)            on id_score id_mf id_rmf an_score an_gain
+                                                 an_explained, all rows
+  analogue    P(a relative in library | not in)  on the analogue features and whether the
+                                                 predicted class is a drug class, rows truth_in = 0
   class       P(predicted class right)           on class_share class_top, all rows
 The verdict models weigh both outcomes equally (their probabilities hold for a 1:1 prior of
 in-library and not-in-library queries, not for this evaluation's mix); the class model is fitted
@@ -24,10 +26,11 @@ import zlib
 from collections import Counter, defaultdict
 
 FEATURES = ["id_score", "id_mf", "id_rmf", "an_score", "an_gain", "an_explained", "an_shift",
-            "an_shifted_share", "class_share", "class_top"]
+            "an_shifted_share", "class_share", "class_top", "class_drug", "class_drug_share"]
 MODELS = {
-    "in": ["id_score", "id_mf", "id_rmf"],
-    "an": ["an_score", "an_gain", "an_explained", "an_shift", "an_shifted_share", "id_score"],
+    "in": ["id_score", "id_mf", "id_rmf", "an_score", "an_gain", "an_explained"],
+    "an": ["an_score", "an_gain", "an_explained", "an_shift", "an_shifted_share", "id_score",
+           "class_drug", "class_drug_share"],
     "cl": ["class_share", "class_top"],
 }
 FOLDS = 5
@@ -287,20 +290,19 @@ def write_c(path, models, source, nrows):
 static const char source[] = "{source}; {nrows} held-out queries";
 
 /* feature order: {' '.join(FEATURES)} */
+#define NF {len(FEATURES)}
 static const double in_b0 = {models['in'][0]:.6g};
-static const double in_w[10] = {{{arr(models['in'][1])}}};
+static const double in_w[NF] = {{{arr(models['in'][1])}}};
 static const double an_b0 = {models['an'][0]:.6g};
-static const double an_w[10] = {{{arr(models['an'][1])}}};
+static const double an_w[NF] = {{{arr(models['an'][1])}}};
 static const double cl_b0 = {models['cl'][0]:.6g};
-static const double cl_w[10] = {{{arr(models['cl'][1])}}};
+static const double cl_w[NF] = {{{arr(models['cl'][1])}}};
 
 static double logistic(double b0, const double *w, const npsw_analysis_features *f)
 {{
-    const double x[10] = {{f->id_score,    f->id_mf,          f->id_rmf,   f->an_score,
-                          f->an_gain,     f->an_explained,   f->an_shift, f->an_shifted_share,
-                          f->class_share, f->class_top}};
+    const double x[NF] = {{{", ".join("f->" + n for n in FEATURES)}}};
     double z = b0;
-    for (int i = 0; i < 10; i++) z += w[i] * x[i];
+    for (int i = 0; i < NF; i++) z += w[i] * x[i];
     return 1 / (1 + exp(-z));
 }}
 

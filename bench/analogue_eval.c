@@ -285,7 +285,8 @@ int main(int argc, char **argv)
     printf("kind\tkey\tname\tquery_class\ttruth_in\ttruth_analogue\ttruth_isomer\tverdict"
            "\tconfidence\tp_in\tp_analogue\tid_score\tid_mf\tid_rmf\tan_score\tan_gain"
            "\tan_explained\tan_shift\tan_shifted_share\tclass_share\tclass_top\tpredicted_class"
-           "\tclass_correct\tanalogue_related\tsubst_true_in_top3\tbest_is_isomer\ttruth_analogue2\n");
+           "\tclass_correct\tanalogue_related\tsubst_true_in_top3\tbest_is_isomer\ttruth_analogue2"
+           "\tclass_drug\tclass_drug_share\n");
     npsw_analyser *an = npsw_analyser_new(lib, &err);
     npsw_analyse_scratch *sc = an ? npsw_analyse_scratch_new(an) : NULL;
     if (!sc) {
@@ -326,13 +327,13 @@ int main(int argc, char **argv)
         }
         if (a->n_hits) best_iso = relation(&q[i].f, &e[a->hits[0].index].f) == 2;
         printf("%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%.5f\t%.5f\t%.5f\t%.5f\t%.5f\t%.5f\t%.5f\t%.5f"
-               "\t%.0f\t%.5f\t%.5f\t%.5f\t%.5f\t%s\t%d\t%d\t%d\t%d\t%d\n",
+               "\t%.1f\t%.5f\t%.5f\t%.5f\t%.5f\t%s\t%d\t%d\t%d\t%d\t%d\t%.0f\t%.5f\n",
                q[i].kind, q[i].key, npsw_spectrum_meta(q[i].s, NPSW_META_NAME), q[i].cls,
                q[i].truth_in, t_an, t_iso, npsw_verdict_name(a->verdict), a->confidence,
                a->p_in_library, a->p_analogue, ft.id_score, ft.id_mf, ft.id_rmf, ft.an_score,
                ft.an_gain, ft.an_explained, ft.an_shift, ft.an_shifted_share, ft.class_share,
                ft.class_top, a->predicted_class, !strcmp(a->predicted_class, q[i].cls), related,
-               sub3, best_iso, t_an2);
+               sub3, best_iso, t_an2, ft.class_drug, ft.class_drug_share);
     }
     npsw_analyse_scratch_free(sc);
     npsw_analyser_free(an);

@@ -46,7 +46,7 @@ struct npsw_analyser {
     const npsw_lib *lib;
     int nominal;
     npsw_shift_finder *fft; /* nominal libraries only */
-    double *norm2;          /* per spectrum: sum of intensities (= sum of sqrt(I)^2) */
+    double *norm2;          /* per spectrum: sum of (sqrt(I) mz)^2 */
 };
 
 struct npsw_analyse_scratch {
@@ -66,7 +66,7 @@ npsw_analyser *npsw_analyser_new(const npsw_lib *lib, npsw_err *err)
     uint32_t max_mz = 0;
     for (uint64_t i = 0; i < n; i++) {
         npsw_peaks lp = npsw_lib_peaks(lib, i);
-        for (uint32_t j = 0; j < lp.n; j++) an->norm2[i] += lp.in[j];
+        for (uint32_t j = 0; j < lp.n; j++) an->norm2[i] += lp.in[j] * lp.mz[j] * lp.mz[j];
         if (lp.n && lp.mz[lp.n - 1] > max_mz) max_mz = (uint32_t)fmin(lp.mz[lp.n - 1], 100000);
     }
     if (an->nominal) {
@@ -175,6 +175,14 @@ static double peak_at(const npsw_peaks *p, double mz)
  * peaks must carry the difference (else the hybrid score is the plain similarity). */
 #define ANALOGUE_MIN_DELTA 2.5
 #define ANALOGUE_MIN_SHIFTED 2
+#define ANALOGUE_SINGLE_MARGIN 0.05
+
+/* The fewest table changes that explain a mass difference: 1, 2, or 0 when none does. */
+static int changes_explaining(double delta, int nominal)
+{
+    npsw_delta_hypothesis h;
+    return npsw_explain_delta(delta, 0.01, nominal, &h, 1) == 1 ? h.n_terms : 0;
+}
 
 /* ---- 1. candidates from shifts ------------------------------------------------------------ */
 
@@ -251,14 +259,14 @@ static void table_candidates(const npsw_analyser *an, npsw_analyse_scratch *s,
             if (!dup && abs(d) >= 3 && abs(d) <= o->analogue.max_delta && nd < 64) ds[nd++] = d;
         }
     double qn2 = 0;
-    for (uint32_t i = 0; i < q->n; i++) qn2 += q->intensity[i];
+    for (uint32_t i = 0; i < q->n; i++) qn2 += q->intensity[i] * q->mz[i] * q->mz[i];
     if (!(qn2 > 0)) return;
     /* direct products */
     uint32_t n0 = 0;
     for (uint32_t i = 0; i < q->n; i++) {
         long m = lround(q->mz[i]);
         if (m < 1 || m > (long)ix->max_mz) continue;
-        double w = sqrt(q->intensity[i]);
+        double w = sqrt(q->intensity[i]) * q->mz[i] * (double)m;
         for (uint64_t p = ix->bin_start[m]; p < ix->bin_start[m + 1]; p++) {
             uint32_t l = ix->spec[p];
             if (!s->seen0[l]) s->seen0[l] = 1, s->t0[n0++] = l;
@@ -273,7 +281,7 @@ static void table_candidates(const npsw_analyser *an, npsw_analyse_scratch *s,
         for (uint32_t i = 0; i < q->n; i++) {
             long m = lround(q->mz[i]) - d;
             if (q->mz[i] < TABLE_MIN_MZ || m < 1 || m > (long)ix->max_mz) continue;
-            double w = sqrt(q->intensity[i]);
+            double w = sqrt(q->intensity[i]) * q->mz[i] * (double)m;
             for (uint64_t p = ix->bin_start[m]; p < ix->bin_start[m + 1]; p++) {
                 uint32_t l = ix->spec[p];
                 if (!s->seend[l]) s->seend[l] = 1, s->td[nt2++] = l;
@@ -286,8 +294,17 @@ static void table_candidates(const npsw_analyser *an, npsw_analyse_scratch *s,
             s->accd[l] = 0;
             s->seend[l] = 0;
             if (!(lib_mass(lib, l, 1) > 0) || is_excluded(x, l)) continue;
-            /* keep the best TABLE_KEEP (score desc, then index, then shift as generated) */
+            /* keep the best TABLE_KEEP spectra, each with its best shift (score desc, then
+             * index; equal scores keep the shift generated first) */
             pairscore c = {l, d, sc};
+            int have = -1;
+            for (int b = 0; b < nb; b++)
+                if (best[b].index == l) have = b;
+            if (have >= 0) {
+                if (!(sc > best[have].score)) continue;
+                memmove(best + have, best + have + 1, (size_t)(nb - have - 1) * sizeof *best);
+                nb--;
+            }
             int pos = nb < TABLE_KEEP ? nb++ : TABLE_KEEP;
             if (pos == TABLE_KEEP) {
                 const pairscore *w = &best[TABLE_KEEP - 1];
@@ -456,13 +473,16 @@ void npsw_analysis_features_get(const npsw_analysis *a, npsw_analysis_features *
         const npsw_hybrid *h = &a->analogue.hybrid;
         f->an_score = h->score;
         f->an_gain = h->score - a->analogue_cosine;
-        f->an_explained = a->n_subst > 0;
+        /* 1: one table change explains the difference, 0.5: two, 0: none */
+        f->an_explained = a->n_subst == 0 ? 0 : a->subst[0].h.n_terms == 1 ? 1 : 0.5;
         f->an_shift = a->shift_support;
         uint32_t np = h->n_direct + h->n_shifted;
         f->an_shifted_share = np ? (double)h->n_shifted / np : 0;
         if (h->score > f->class_top) f->class_top = h->score;
     }
     f->class_share = a->class_share;
+    f->class_drug = strcmp(a->predicted_class, "other") != 0 && a->predicted_class[0];
+    f->class_drug_share = f->class_drug * a->class_share;
 }
 
 void npsw_analyse_decide(const npsw_analyser *an, npsw_analyse_scratch *s,
@@ -484,13 +504,24 @@ void npsw_analyse_decide(const npsw_analyser *an, npsw_analyse_scratch *s,
     a->has_analogue = 0;
     a->analogue_cosine = a->shift_support = 0;
     a->analogue_from_shift = 0;
-    for (uint32_t i = 0; i < a->n_cands; i++)
-        if (fabs(a->cands[i].delta) >= ANALOGUE_MIN_DELTA &&
-            a->cands[i].hybrid.n_shifted >= ANALOGUE_MIN_SHIFTED) {
-            a->analogue = a->cands[i];
+    /* the best eligible candidate, unless one whose difference is a single table change
+     * scores within ANALOGUE_SINGLE_MARGIN of it (new substances mostly differ from a known one
+     * by one substituent; with two changes almost any nominal difference is explained) */
+    for (uint32_t i = 0; i < a->n_cands; i++) {
+        const npsw_analogue_hit *c = &a->cands[i];
+        if (fabs(c->delta) < ANALOGUE_MIN_DELTA || c->hybrid.n_shifted < ANALOGUE_MIN_SHIFTED)
+            continue;
+        if (!a->has_analogue) {
+            a->analogue = *c;
             a->has_analogue = 1;
+            if (changes_explaining(c->delta, nominal) == 1) break;
+        } else if (c->hybrid.score < a->analogue.hybrid.score - ANALOGUE_SINGLE_MARGIN) {
+            break;
+        } else if (changes_explaining(c->delta, nominal) == 1) {
+            a->analogue = *c;
             break;
         }
+    }
     if (a->has_analogue) {
         npsw_peaks lp = npsw_lib_peaks(lib, a->analogue.index);
         npsw_scores sc;

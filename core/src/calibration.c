@@ -10,21 +10,20 @@
 
 static const char source[] = "SWGDRUG 3.4 leave-compound-out + MassBank EI pairs, bench/analogue_eval.sh, 2026-11-26; 3679 held-out queries";
 
-/* feature order: id_score id_mf id_rmf an_score an_gain an_explained an_shift an_shifted_share class_share class_top */
-static const double in_b0 = -4.24577;
-static const double in_w[10] = {22.0683, -16.6008, -0.0988223, 0, 0, 0, 0, 0, 0, 0};
-static const double an_b0 = -6.48866;
-static const double an_w[10] = {5.47443, 0, 0, 2.36427, 1.26812, 0.482697, -0.00208367, -1.46845, 0, 0};
-static const double cl_b0 = -3.1762;
-static const double cl_w[10] = {0, 0, 0, 0, 0, 0, 0, 0, 6.43114, 0.152301};
+/* feature order: id_score id_mf id_rmf an_score an_gain an_explained an_shift an_shifted_share class_share class_top class_drug class_drug_share */
+#define NF 12
+static const double in_b0 = 6.78492;
+static const double in_w[NF] = {24.2018, -14.0806, -0.011549, -15.5333, -0.960709, -0.482965, 0, 0, 0, 0, 0, 0};
+static const double an_b0 = -7.31545;
+static const double an_w[NF] = {3.69861, 0, 0, 1.13218, 0.705233, 1.77863, 0.108157, -0.896783, 0, 0, 0.95309, 2.99008};
+static const double cl_b0 = -2.93737;
+static const double cl_w[NF] = {0, 0, 0, 0, 0, 0, 0, 0, 6.42504, -0.116253, 0, 0};
 
 static double logistic(double b0, const double *w, const npsw_analysis_features *f)
 {
-    const double x[10] = {f->id_score,    f->id_mf,          f->id_rmf,   f->an_score,
-                          f->an_gain,     f->an_explained,   f->an_shift, f->an_shifted_share,
-                          f->class_share, f->class_top};
+    const double x[NF] = {f->id_score, f->id_mf, f->id_rmf, f->an_score, f->an_gain, f->an_explained, f->an_shift, f->an_shifted_share, f->class_share, f->class_top, f->class_drug, f->class_drug_share};
     double z = b0;
-    for (int i = 0; i < 10; i++) z += w[i] * x[i];
+    for (int i = 0; i < NF; i++) z += w[i] * x[i];
     return 1 / (1 + exp(-z));
 }
 

@@ -115,6 +115,7 @@ typedef struct npsw_analysis_features {
     double id_score, id_mf, id_rmf;     /* best identity hit (0 when none) */
     double an_score, an_gain, an_explained, an_shift, an_shifted_share;
     double class_share, class_top;      /* class vote share; best neighbour similarity */
+    double class_drug, class_drug_share; /* predicted class is not "other" (1/0); times share */
 } npsw_analysis_features;
 
 void npsw_analysis_features_get(const npsw_analysis *a, npsw_analysis_features *f);
