@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the bundled data: install dependencies, build npswatch, build the default
-# reference library (SWGDRUG 3.4 DEA subset), search the bundled example spectra, print the hits.
+# reference library (SWGDRUG 3.4 DEA subset), search the bundled example spectra, print the hits
+# and the unknown-analogue analysis.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install-deps.sh
@@ -16,3 +17,12 @@ mkdir -p out
 ./build/tools/npswatch search -l out/default.h5 -k 5 -o out/example_hits.tsv \
     spectra_db/data/examples/example_queries.msp
 echo "npswatch: hit table written to out/example_hits.tsv (TSV with the run record)" >&2
+# unknown-analogue analysis: verdict, nearest relative, mass difference, substituents, class
+./build/tools/npswatch analogues -l out/default.h5 -o out/example_analogues.tsv \
+    spectra_db/data/examples/example_queries.msp
+grep -v '^#' out/example_analogues.tsv | cut -f2,5,6,10,17,23,25,26
+echo "npswatch: analogue table written to out/example_analogues.tsv" >&2
+# a mirror plot (PNG, 300 dpi) of the first example against its best hit
+./build/tools/npswatch plot -l out/default.h5 --query spectra_db/data/examples/example_queries.msp \
+    -o out/example_mirror.png
+echo "npswatch: mirror plot written to out/example_mirror.png" >&2

@@ -23,6 +23,7 @@ int cmd_build(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_analogues(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 /* "npswatch: " + message on stderr. */
 void cli_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -16,6 +16,7 @@ static const cli_command commands[] = {
     {"search", "identity search of query spectra against a library (hit lists)", cmd_search},
     {"analogues", "unknown-analogue analysis: verdict, analogue, substituents, class", cmd_analogues},
     {"info", "describe a library file; --verify checks its checksum", cmd_info},
+    {"plot", "mirror plot (PNG) of a query spectrum against one of its hits", cmd_plot},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
