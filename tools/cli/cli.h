@@ -23,6 +23,10 @@ int cmd_build(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_analogues(int argc, char **argv);
+int cmd_ledger(int argc, char **argv);
+int cmd_lab(int argc, char **argv);
+int cmd_submit(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 
 /* "npswatch: " + message on stderr. */

@@ -16,6 +16,10 @@ static const cli_command commands[] = {
     {"search", "identity search of query spectra against a library (hit lists)", cmd_search},
     {"analogues", "unknown-analogue analysis: verdict, analogue, substituents, class", cmd_analogues},
     {"info", "describe a library file; --verify checks its checksum", cmd_info},
+    {"ledger", "create (init) or describe (info) a lab-submissions ledger", cmd_ledger},
+    {"lab", "add a laboratory to a ledger (prints its token once), or list them", cmd_lab},
+    {"submit", "submit spectra files to a ledger: analyse, store, audit, print results", cmd_submit},
+    {"audit", "verify a ledger's hash-chained audit log", cmd_audit},
     {"plot", "mirror plot (PNG) of a query spectrum against one of its hits", cmd_plot},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
