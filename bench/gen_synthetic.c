@@ -8,7 +8,9 @@
  *                       library index, i.e. npswatch's hit_index)
  *   PREFIX_queries.msp  Q records "synthetic-query-1" .. "synthetic-query-Q"
  *   PREFIX_truth.tsv    query_index (1-based) -> library_index (1-based; 0 = unrelated query)
- * Every record carries "Comments: synthetic, not a real spectrum".
+ * Every record carries "Comments: synthetic, not a real spectrum" and an "MW:" line: its family's
+ * molecular weight (a noisy copy carries its parent's, an unrelated query its own family's), the
+ * library mass hybrid (analogue) search needs; identity search ignores it.
  *
  * Model (deliberately simple, see bench/README.md):
  *   - M compound families (default N/4). A family has a "molecular weight" MW in [180, 600] (median
@@ -203,8 +205,8 @@ static void write_msp(FILE *f, const char *name, const char *acc, const spec *s)
 {
     int pk[2 * MAXP];
     int n = finish(s, pk);
-    fprintf(f, "Name: %s\nDB#: %s\nComments: synthetic, not a real spectrum\nNum Peaks: %d\n", name,
-            acc, n);
+    fprintf(f, "Name: %s\nDB#: %s\nMW: %d\nComments: synthetic, not a real spectrum\nNum Peaks: %d\n",
+            name, acc, s->mw, n);
     for (int i = 0; i < n; i++) fprintf(f, "%d %d\n", pk[2 * i], pk[2 * i + 1]);
     fputc('\n', f);
 }

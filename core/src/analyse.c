@@ -581,13 +581,17 @@ int npsw_analyse(const npsw_lib *lib, const npsw_spectrum *queries, size_t nq,
     ao.k = o->k;
     npsw_hit *hits = malloc(nq * o->k * sizeof *hits);
     uint32_t *nh = calloc(nq, sizeof *nh);
+    npsw_analogue_hit *cands = malloc(nq * o->k * sizeof *cands);
+    uint32_t *nc = calloc(nq, sizeof *nc);
     npsw_analyser *an = NULL;
     int rc = 0;
-    if (!hits || !nh) {
+    if (!hits || !nh || !cands || !nc) {
         rc = npsw_err_set(err, NPSW_ENOMEM, NULL, 0, "out of memory for %zu queries", nq);
         goto done;
     }
     if ((rc = npsw_search(lib, queries, nq, &so, hits, nh, NULL, err)) < 0) goto done;
+    if ((rc = npsw_analogue_search(lib, queries, nq, &ao, o->threads, cands, nc, NULL, err)) < 0)
+        goto done;
     if (!(an = npsw_analyser_new(lib, err))) {
         rc = err->code;
         goto done;
@@ -608,7 +612,8 @@ int npsw_analyse(const npsw_lib *lib, const npsw_spectrum *queries, size_t nq,
             memset(a, 0, sizeof *a);
             a->n_hits = nh[i];
             memcpy(a->hits, hits + i * o->k, nh[i] * sizeof *hits);
-            a->n_cands = (uint32_t)npsw_analogue_candidates(lib, &queries[i], &ao, a->cands);
+            a->n_cands = nc[i];
+            memcpy(a->cands, cands + i * o->k, nc[i] * sizeof *cands);
             npsw_analyse_decide(an, s, &queries[i], o, NULL, NULL, a);
         }
         npsw_analyse_scratch_free(s);
@@ -618,5 +623,7 @@ done:
     npsw_analyser_free(an);
     free(hits);
     free(nh);
+    free(cands);
+    free(nc);
     return rc;
 }

@@ -120,10 +120,61 @@ typedef struct npsw_analogue_hit {
 /* The k library spectra most similar to the query under hybrid matching: for every library
  * spectrum with a known mass (precursor m/z for MS/MS, else MW) and every query mass candidate
  * (the precursor, or the first n_mion molecular-ion candidates of an EI query), delta = query
- * mass - library mass within max_delta, the best hybrid score. Ranked by score, then library
- * index. Exhaustive (every library spectrum is scored); returns the number of hits. */
+ * mass - library mass within max_delta, the best hybrid score (of equal scores, the first query
+ * mass's); only scores > 0. Ranked by score, then library index; at most k written into hits.
+ * Returns the number of hits (0 when k is 0 or the query is empty).
+ * Exact and fast (docs/analogues.md, "Fast hybrid search"): the same hits as
+ * npsw_analogue_candidates_brute(), bit for bit, through the library's prepared index
+ * (npsw_analogue_index_new), which is kept for the next call with the same library and peak
+ * weights (built on the first call; thread-safe: concurrent calls share it; the memory is
+ * released by npsw_analogue_cache_clear() or when another library is searched). */
 int npsw_analogue_candidates(const npsw_lib *lib, const npsw_spectrum *query,
                              const npsw_analogue_opts *o, npsw_analogue_hit *hits);
+/* Free the index kept by npsw_analogue_candidates() (once no call is using it). */
+void npsw_analogue_cache_clear(void);
+
+/* The reference for tests and benchmarks: the same ranking computed exhaustively, every library
+ * spectrum with a mass and every query mass within max_delta scored by npsw_hybrid_score(). */
+int npsw_analogue_candidates_brute(const npsw_lib *lib, const npsw_spectrum *query,
+                                   const npsw_analogue_opts *o, npsw_analogue_hit *hits);
+
+typedef struct npsw_analogue_stats {
+    uint64_t n_queries;
+    uint64_t n_pairs;      /* (library spectrum, query mass) pairs within max_delta: the hybrid
+                              scores the brute force computes */
+    uint64_t n_scored;     /* hybrid scores computed exactly by the fast search */
+    uint64_t n_postings;   /* m/z and neutral-loss postings visited */
+    uint64_t n_exhaustive; /* queries searched exhaustively (accurate-mass library, a query whose
+                              m/z are not whole numbers) */
+} npsw_analogue_stats;
+
+/* The m/z and neutral-loss postings of a library for the peak weights of o->params (int_power,
+ * mz_power), built with up to `threads` threads (0: OpenMP's default), for any number of
+ * searches by any number of threads (read-only). For nominal libraries; an accurate-mass
+ * library gets one too (its searches are exhaustive). NULL when out of memory or threads is out
+ * of range (err says which). */
+typedef struct npsw_analogue_index npsw_analogue_index;
+npsw_analogue_index *npsw_analogue_index_new(const npsw_lib *lib, const npsw_analogue_opts *o,
+                                             int threads, npsw_err *err);
+void npsw_analogue_index_free(npsw_analogue_index *ix); /* accepts NULL */
+
+/* Batch hybrid search: for query i, exactly npsw_analogue_candidates_brute()'s hits into
+ * hits[i * o->k ...] and their number into nhits[i] (hits: room for nq * o->k). Nominal
+ * libraries are searched through m/z and neutral-loss postings with exact pruning (built here,
+ * before the threads start); accurate-mass libraries exhaustively. Queries run in parallel with
+ * OpenMP (threads: 0 = OpenMP's default), one buffer set per thread; the results do not depend
+ * on the thread count. stats may be NULL. Returns 0, NPSW_EINVAL for bad options (threads < 0
+ * or > 1024) or NPSW_ENOMEM. */
+int npsw_analogue_search(const npsw_lib *lib, const npsw_spectrum *queries, size_t nq,
+                         const npsw_analogue_opts *o, int threads, npsw_analogue_hit *hits,
+                         uint32_t *nhits, npsw_analogue_stats *stats, npsw_err *err) NPSW_WUR;
+/* The same with an index made by npsw_analogue_index_new() for the same library (not freed
+ * meanwhile) and the same peak weights (else NPSW_EINVAL): the postings are built once for many
+ * searches. */
+int npsw_analogue_search_index(const npsw_analogue_index *ix, const npsw_spectrum *queries,
+                               size_t nq, const npsw_analogue_opts *o, int threads,
+                               npsw_analogue_hit *hits, uint32_t *nhits,
+                               npsw_analogue_stats *stats, npsw_err *err) NPSW_WUR;
 
 /* ---- mass shifts by cross-correlation -------------------------------------------------- */
 
