@@ -58,12 +58,25 @@ npsw_lib *npsw_lib_alloc(uint64_t n, uint64_t n_peaks)
     return lib;
 }
 
+static void lineage_free(npsw_lib_lineage *g)
+{
+    for (size_t i = 0; i < g->n_added; i++) {
+        free(g->added[i].accession);
+        free(g->added[i].name);
+        free(g->added[i].reason);
+    }
+    free(g->added);
+    free(g->ancestors);
+    memset(g, 0, sizeof *g);
+}
+
 void npsw_lib_info_free(npsw_lib_info *info)
 {
     for (size_t i = 0; i < info->n_inputs; i++) free(info->inputs[i].path);
     free(info->inputs);
     info->inputs = NULL;
     info->n_inputs = 0;
+    lineage_free(&info->lineage);
 }
 
 void npsw_lib_free(npsw_lib *lib)
@@ -193,6 +206,258 @@ npsw_lib *npsw_lib_build(npsw_spectrum *spectra, size_t n, const npsw_clean_opts
 nomem:
     npsw_lib_free(lib);
     npsw_err_set(err, NPSW_ENOMEM, NULL, 0, "out of memory building the library");
+    return NULL;
+}
+
+/* ---- a new version from a parent: npsw_lib_append ------------------------------------- */
+
+typedef struct acc_ref {
+    const char *s;  /* NUL-terminated accession */
+    uint64_t index; /* library index (parent) or position among the added spectra */
+} acc_ref;
+
+static int cmp_acc_ref(const void *a, const void *b)
+{
+    const acc_ref *x = a, *y = b;
+    int c = strcmp(x->s, y->s);
+    if (c) return c;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Refuse an added accession that the parent holds or that is added twice. */
+static int check_accessions(const npsw_lib *parent, const npsw_spectrum *add, size_t n_add,
+                            npsw_err *err)
+{
+    const npsw_strcol *c = &parent->meta[NPSW_META_ACCESSION];
+    uint64_t pn = parent->n, bytes = c->off[pn];
+    char *buf = malloc(bytes + pn + 1);
+    acc_ref *pv = malloc((pn ? pn : 1) * sizeof *pv), *av = malloc((n_add ? n_add : 1) * sizeof *av);
+    int rc = 0;
+    if (!buf || !pv || !av) {
+        rc = npsw_err_set(err, NPSW_ENOMEM, NULL, 0, "out of memory checking accessions");
+        goto done;
+    }
+    size_t np = 0, na = 0;
+    char *w = buf;
+    for (uint64_t i = 0; i < pn; i++) {
+        uint64_t len = c->off[i + 1] - c->off[i];
+        if (!len) continue;
+        memcpy(w, c->data + c->off[i], len);
+        w[len] = '\0';
+        pv[np].s = w;
+        pv[np++].index = i;
+        w += len + 1;
+    }
+    for (size_t i = 0; i < n_add; i++) {
+        const char *a = add[i].meta[NPSW_META_ACCESSION];
+        if (!add[i].n || !a || !a[0]) continue;
+        av[na].s = a;
+        av[na++].index = i;
+    }
+    qsort(pv, np, sizeof *pv, cmp_acc_ref);
+    qsort(av, na, sizeof *av, cmp_acc_ref);
+    for (size_t i = 0; i < na; i++) {
+        if (i && !strcmp(av[i - 1].s, av[i].s)) {
+            rc = npsw_err_set(err, NPSW_EINVAL, NULL, 0,
+                              "accession '%s' is given to two added spectra ('%s' and '%s'); "
+                              "accessions must be unique",
+                              av[i].s, npsw_spectrum_meta(&add[av[i - 1].index], NPSW_META_NAME),
+                              npsw_spectrum_meta(&add[av[i].index], NPSW_META_NAME));
+            goto done;
+        }
+        acc_ref key = {av[i].s, 0};
+        /* the first parent entry with this accession (index 0 sorts first among equals) */
+        size_t lo = 0, hi = np;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (cmp_acc_ref(&pv[mid], &key) < 0) lo = mid + 1;
+            else hi = mid;
+        }
+        if (lo < np && !strcmp(pv[lo].s, key.s)) {
+            rc = npsw_err_set(err, NPSW_EINVAL, NULL, 0,
+                              "accession '%s' (added spectrum '%s') is already in the library "
+                              "'%s' version '%s' as entry %llu ('%s'); an accession cannot be "
+                              "added twice",
+                              key.s, npsw_spectrum_meta(&add[av[i].index], NPSW_META_NAME),
+                              parent->info.name, parent->info.version,
+                              (unsigned long long)pv[lo].index + 1,
+                              npsw_lib_meta(parent, pv[lo].index, NPSW_META_NAME));
+            goto done;
+        }
+    }
+done:
+    free(buf);
+    free(pv);
+    free(av);
+    return rc;
+}
+
+static int dup_str(char **dst, const char *s)
+{
+    *dst = strdup(s ? s : "");
+    return *dst ? 0 : NPSW_ENOMEM;
+}
+
+/* Lineage of a child of `parent`: parent, advisory, the parent's chain + the parent. */
+static int make_lineage(npsw_lib *lib, const npsw_lib *parent, const npsw_spectrum *add,
+                        size_t n_add, const npsw_lib_append_opts *o)
+{
+    const npsw_lib_info *pi = &parent->info;
+    npsw_lib_lineage *g = &lib->info.lineage;
+    snprintf(g->parent_sha256, sizeof g->parent_sha256, "%s", pi->content_sha256);
+    snprintf(g->parent_name, sizeof g->parent_name, "%s", pi->name);
+    snprintf(g->parent_version, sizeof g->parent_version, "%s", pi->version);
+    snprintf(g->advisory_key, sizeof g->advisory_key, "%s", o->advisory_key ? o->advisory_key : "");
+    g->advisory_id = o->advisory_id;
+    size_t na = pi->lineage.n_ancestors;
+    g->ancestors = calloc(na + 1, sizeof *g->ancestors);
+    if (!g->ancestors) return NPSW_ENOMEM;
+    if (na) memcpy(g->ancestors, pi->lineage.ancestors, na * sizeof *g->ancestors);
+    npsw_lib_ancestor *p = &g->ancestors[na];
+    snprintf(p->content_sha256, sizeof p->content_sha256, "%s", pi->content_sha256);
+    snprintf(p->version, sizeof p->version, "%s", pi->version);
+    snprintf(p->advisory_key, sizeof p->advisory_key, "%s", pi->lineage.advisory_key);
+    g->n_ancestors = na + 1;
+    size_t n_keep = 0;
+    for (size_t i = 0; i < n_add; i++) n_keep += add[i].n != 0;
+    g->added = calloc(n_keep ? n_keep : 1, sizeof *g->added);
+    if (!g->added) return NPSW_ENOMEM;
+    for (size_t i = 0; i < n_add; i++) {
+        if (!add[i].n) continue;
+        npsw_lib_addition *a = &g->added[g->n_added++];
+        const char *why = o->reasons && o->reasons[i] ? o->reasons[i] : o->reason;
+        a->index = parent->n + g->n_added - 1;
+        if (dup_str(&a->accession, add[i].meta[NPSW_META_ACCESSION]) < 0 ||
+            dup_str(&a->name, add[i].meta[NPSW_META_NAME]) < 0 || dup_str(&a->reason, why) < 0)
+            return NPSW_ENOMEM;
+    }
+    return 0;
+}
+
+npsw_lib *npsw_lib_append(const npsw_lib *parent, npsw_spectrum *add, size_t n_add,
+                          const npsw_lib_append_opts *o, npsw_lib_build_report *rep,
+                          npsw_err *err)
+{
+    npsw_lib_build_report r;
+    memset(&r, 0, sizeof r);
+    r.n_in = n_add;
+    if (!parent || !o || (!add && n_add)) {
+        npsw_err_set(err, NPSW_EINVAL, NULL, 0, "npsw_lib_append: no parent library or options");
+        return NULL;
+    }
+    if (!o->version || !o->version[0] || strlen(o->version) >= sizeof parent->info.version) {
+        npsw_err_set(err, NPSW_EINVAL, NULL, 0,
+                     "a new library version needs a version label of 1 to %zu bytes",
+                     sizeof parent->info.version - 1);
+        return NULL;
+    }
+    if (o->name && strlen(o->name) >= sizeof parent->info.name) {
+        npsw_err_set(err, NPSW_EINVAL, NULL, 0, "library name longer than %zu bytes",
+                     sizeof parent->info.name - 1);
+        return NULL;
+    }
+    const npsw_lib_info *pi = &parent->info;
+    const npsw_clean_opts *clean = &pi->clean;
+    uint64_t n_keep = 0, n_peaks = 0;
+    for (size_t i = 0; i < n_add; i++) {
+        int rc = npsw_clean(&add[i], clean, NULL);
+        if (rc < 0) {
+            npsw_err_set(err, rc, NULL, 0, "cleaning added spectrum %zu ('%s') failed", i + 1,
+                         npsw_spectrum_meta(&add[i], NPSW_META_NAME));
+            return NULL;
+        }
+        if (add[i].n == 0) {
+            r.n_empty++;
+            continue;
+        }
+        n_keep++;
+        n_peaks += add[i].n;
+    }
+    if (n_keep == 0) {
+        npsw_err_set(err, NPSW_EEMPTY, NULL, 0,
+                     "no spectrum to add: %zu given, none has peaks left after cleaning", n_add);
+        return NULL;
+    }
+    if (parent->n + n_keep > UINT32_MAX - 1) {
+        npsw_err_set(err, NPSW_ELIMIT, NULL, 0, "more than %u spectra in one library",
+                     UINT32_MAX - 1);
+        return NULL;
+    }
+    int rc = check_accessions(parent, add, n_add, err);
+    if (rc < 0) return NULL;
+    uint64_t pn = parent->n, pp = parent->n_peaks;
+    npsw_lib *lib = npsw_lib_alloc(pn + n_keep, pp + n_peaks);
+    if (!lib) goto nomem;
+    lib->info.clean = *clean;
+    snprintf(lib->info.name, sizeof lib->info.name, "%s", o->name ? o->name : pi->name);
+    snprintf(lib->info.version, sizeof lib->info.version, "%s", o->version);
+    npsw_utc_now(lib->info.created_utc);
+    /* the parent's columns unchanged */
+    memcpy(lib->offsets, parent->offsets, (pn + 1) * sizeof *lib->offsets);
+    if (pp) {
+        memcpy(lib->mz, parent->mz, pp * sizeof *lib->mz);
+        memcpy(lib->in, parent->in, pp * sizeof *lib->in);
+    }
+    if (pn) {
+        memcpy(lib->mw, parent->mw, pn * sizeof(double));
+        memcpy(lib->exact_mass, parent->exact_mass, pn * sizeof(double));
+        memcpy(lib->precursor_mz, parent->precursor_mz, pn * sizeof(double));
+        memcpy(lib->ri, parent->ri, pn * sizeof(double));
+        memcpy(lib->ion_mode, parent->ion_mode, pn * sizeof(int8_t));
+    }
+    for (int f = 0; f < NPSW_META_COUNT; f++) {
+        uint64_t bytes = parent->meta[f].off[pn];
+        for (size_t i = 0; i < n_add; i++)
+            if (add[i].n && add[i].meta[f]) bytes += strlen(add[i].meta[f]);
+        if (!(lib->meta[f].data = malloc(bytes ? bytes : 1))) goto nomem;
+        if (parent->meta[f].off[pn]) memcpy(lib->meta[f].data, parent->meta[f].data, parent->meta[f].off[pn]);
+        memcpy(lib->meta[f].off, parent->meta[f].off, (pn + 1) * sizeof(uint64_t));
+    }
+    /* then the added spectra */
+    uint64_t k = pn, p = pp;
+    for (size_t i = 0; i < n_add; i++) {
+        const npsw_spectrum *s = &add[i];
+        if (!s->n) continue;
+        lib->offsets[k] = p;
+        memcpy(lib->mz + p, s->mz, s->n * sizeof *s->mz);
+        memcpy(lib->in + p, s->intensity, s->n * sizeof *s->intensity);
+        p += s->n;
+        lib->mw[k] = s->mw;
+        lib->exact_mass[k] = s->exact_mass;
+        lib->precursor_mz[k] = s->precursor_mz;
+        lib->ri[k] = s->retention_index;
+        lib->ion_mode[k] = (int8_t)s->ion_mode;
+        for (int f = 0; f < NPSW_META_COUNT; f++) {
+            uint64_t at = lib->meta[f].off[k];
+            size_t len = s->meta[f] ? strlen(s->meta[f]) : 0;
+            if (len) memcpy(lib->meta[f].data + at, s->meta[f], len);
+            lib->meta[f].off[k + 1] = at + len;
+        }
+        k++;
+    }
+    lib->offsets[k] = p;
+    /* provenance: the parent's inputs, then those of the added spectra */
+    size_t ni = pi->n_inputs + (o->inputs ? o->n_inputs : 0);
+    if (ni) {
+        lib->info.inputs = calloc(ni, sizeof *lib->info.inputs);
+        if (!lib->info.inputs) goto nomem;
+        for (size_t i = 0; i < ni; i++) {
+            const npsw_lib_input *src = i < pi->n_inputs ? &pi->inputs[i] : &o->inputs[i - pi->n_inputs];
+            lib->info.inputs[i] = *src;
+            lib->info.inputs[i].path = strdup(src->path ? src->path : "");
+            lib->info.n_inputs = i + 1;
+            if (!lib->info.inputs[i].path) goto nomem;
+        }
+    }
+    if (make_lineage(lib, parent, add, n_add, o) < 0) goto nomem;
+    if (clean->nominal && npsw_lib_build_index(lib) < 0) goto nomem;
+    npsw_lib_content_sha256(lib, lib->info.content_sha256);
+    r.n_out = pn + n_keep;
+    if (rep) *rep = r;
+    return lib;
+nomem:
+    npsw_lib_free(lib);
+    npsw_err_set(err, NPSW_ENOMEM, NULL, 0, "out of memory making the new library version");
     return NULL;
 }
 

@@ -170,6 +170,79 @@ done:
     free(skip);
 }
 
+/* A string column from n C strings (NULL = ""). */
+static void write_strings(writer *w, const char *group, const char *const *v, size_t n)
+{
+    if (w->rc) return;
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++) bytes += v[i] ? strlen(v[i]) : 0;
+    uint64_t *off = calloc(n + 1, sizeof *off);
+    char *data = malloc(bytes ? bytes : 1);
+    if (!off || !data) {
+        wfail(w, group, "strings (out of memory)");
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            size_t l = v[i] ? strlen(v[i]) : 0;
+            if (l) memcpy(data + off[i], v[i], l);
+            off[i + 1] = off[i] + l;
+        }
+        write_strcol(w, group, data, off, n);
+    }
+    free(off);
+    free(data);
+}
+
+/* /lineage (format 1.2): only for a library made from another one. */
+static void write_lineage(writer *w, const npsw_lib_lineage *g)
+{
+    if (w->rc || !g->parent_sha256[0]) return;
+    hid_t grp = make_group(w, "/lineage");
+    if (grp < 0) return;
+    int64_t aid = g->advisory_id;
+    write_attr_str(w, grp, "parent_content_sha256", g->parent_sha256);
+    write_attr_str(w, grp, "parent_name", g->parent_name);
+    write_attr_str(w, grp, "parent_version", g->parent_version);
+    write_attr_str(w, grp, "advisory_key", g->advisory_key);
+    write_attr_num(w, grp, "advisory_id", H5T_NATIVE_INT64, &aid);
+    H5Gclose(grp);
+    size_t na = g->n_added, nk = g->n_ancestors;
+    uint64_t *idx = calloc(na ? na : 1, sizeof *idx);
+    const char **sv = calloc(3 * (na ? na : 1) + 2 * (nk ? nk : 1), sizeof *sv);
+    char *sha = malloc(64 * (nk ? nk : 1));
+    if (!idx || !sv || !sha) {
+        wfail(w, "/lineage", "lineage (out of memory)");
+        goto done;
+    }
+    const char **acc = sv, **name = acc + na, **why = name + na, **ver = why + na,
+               **key = ver + nk;
+    for (size_t i = 0; i < na; i++) {
+        idx[i] = g->added[i].index;
+        acc[i] = g->added[i].accession;
+        name[i] = g->added[i].name;
+        why[i] = g->added[i].reason;
+    }
+    for (size_t i = 0; i < nk; i++) {
+        memcpy(sha + 64 * i, g->ancestors[i].content_sha256, 64);
+        ver[i] = g->ancestors[i].version;
+        key[i] = g->ancestors[i].advisory_key;
+    }
+    grp = make_group(w, "/lineage/added");
+    if (grp >= 0) H5Gclose(grp);
+    write_dataset(w, "/lineage/added/index", H5T_NATIVE_UINT64, idx, na);
+    write_strings(w, "/lineage/added/accession", acc, na);
+    write_strings(w, "/lineage/added/name", name, na);
+    write_strings(w, "/lineage/added/reason", why, na);
+    grp = make_group(w, "/lineage/ancestors");
+    if (grp >= 0) H5Gclose(grp);
+    write_dataset(w, "/lineage/ancestors/content_sha256", H5T_NATIVE_UCHAR, sha, 64 * (uint64_t)nk);
+    write_strings(w, "/lineage/ancestors/version", ver, nk);
+    write_strings(w, "/lineage/ancestors/advisory_key", key, nk);
+done:
+    free(idx);
+    free(sv);
+    free(sha);
+}
+
 static int fsync_path(const char *path, int directory)
 {
     int fd = open(path, directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
@@ -233,6 +306,7 @@ int npsw_lib_write(const npsw_lib *lib, const char *path, npsw_err *err)
         write_strcol(&w, name, lib->meta[f].data, lib->meta[f].off, lib->n);
     }
     write_provenance(&w, info);
+    write_lineage(&w, &info->lineage);
     if (lib->idx.bin_start) {
         g = make_group(&w, "/index");
         if (g >= 0) H5Gclose(g);
@@ -474,6 +548,110 @@ static void read_provenance(reader *r, npsw_lib_info *info)
     free(skip);
 }
 
+static int is_hex64(const char *s)
+{
+    if (strlen(s) != 64) return 0;
+    for (int i = 0; i < 64; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return 0;
+    return 1;
+}
+
+/* Value i of a string column as a new C string. */
+static char *strcol_dup(const npsw_strcol *c, uint64_t i)
+{
+    uint64_t l = c->off[i + 1] - c->off[i];
+    char *v = malloc(l + 1);
+    if (v) {
+        if (l) memcpy(v, c->data + c->off[i], l);
+        v[l] = '\0';
+    }
+    return v;
+}
+
+/* Copy value i of a string column into a fixed buffer (cut to fit). */
+static void strcol_copy(const npsw_strcol *c, uint64_t i, char *out, size_t size)
+{
+    uint64_t l = c->off[i + 1] - c->off[i];
+    if (l > size - 1) l = size - 1;
+    if (l) memcpy(out, c->data + c->off[i], l);
+    out[l] = '\0';
+}
+
+/* /lineage (format 1.2; absent in 1.0/1.1 files and in libraries built from files). */
+static void read_lineage(reader *r, npsw_lib_info *info, uint64_t n_spectra)
+{
+    if (r->rc || H5Lexists(r->file, "/lineage", H5P_DEFAULT) <= 0) return;
+    npsw_lib_lineage *g = &info->lineage;
+    hid_t grp = H5Gopen2(r->file, "/lineage", H5P_DEFAULT);
+    if (grp < 0) {
+        rfail(r, NPSW_EFORMAT, "/lineage", "cannot open group %s", "/lineage");
+        return;
+    }
+    char sha[80];
+    read_attr_str(r, grp, "parent_content_sha256", sha, sizeof sha, 1);
+    read_attr_str(r, grp, "parent_name", g->parent_name, sizeof g->parent_name, 1);
+    read_attr_str(r, grp, "parent_version", g->parent_version, sizeof g->parent_version, 1);
+    read_attr_str(r, grp, "advisory_key", g->advisory_key, sizeof g->advisory_key, 1);
+    read_attr_num(r, grp, "advisory_id", H5T_NATIVE_INT64, &g->advisory_id, 1);
+    H5Gclose(grp);
+    if (!r->rc && !is_hex64(sha))
+        rfail(r, NPSW_EFORMAT, "/lineage", "%s is not a SHA-256", "parent_content_sha256");
+    if (r->rc) return;
+    memcpy(g->parent_sha256, sha, 64); /* is_hex64: exactly 64 characters */
+    g->parent_sha256[64] = '\0';
+    uint64_t na = dataset_length(r, "/lineage/added/index");
+    uint64_t *idx = read_dataset(r, "/lineage/added/index", H5T_NATIVE_UINT64, 8, na);
+    npsw_strcol acc = {0}, name = {0}, why = {0}, ver = {0}, key = {0};
+    read_strcol(r, "/lineage/added/accession", na, &acc);
+    read_strcol(r, "/lineage/added/name", na, &name);
+    read_strcol(r, "/lineage/added/reason", na, &why);
+    uint64_t shabytes = dataset_length(r, "/lineage/ancestors/content_sha256");
+    uint64_t nk = shabytes / 64;
+    if (!r->rc && (shabytes % 64 || nk == 0 || nk > n_spectra || na > n_spectra))
+        rfail(r, NPSW_EFORMAT, "/lineage", "implausible sizes in %s", "/lineage");
+    char *shas = read_dataset(r, "/lineage/ancestors/content_sha256", H5T_NATIVE_UCHAR, 1, shabytes);
+    read_strcol(r, "/lineage/ancestors/version", nk, &ver);
+    read_strcol(r, "/lineage/ancestors/advisory_key", nk, &key);
+    for (uint64_t i = 0; i < na && !r->rc; i++)
+        if (idx[i] >= n_spectra)
+            rfail(r, NPSW_EFORMAT, "/lineage/added/index", "added entry beyond the library in %s",
+                  "/lineage/added/index");
+    if (!r->rc) {
+        g->added = calloc(na ? na : 1, sizeof *g->added);
+        g->ancestors = calloc(nk, sizeof *g->ancestors);
+        if (!g->added || !g->ancestors)
+            rfail(r, NPSW_ENOMEM, "/lineage", "out of memory reading %s", "/lineage");
+    }
+    for (uint64_t i = 0; i < na && !r->rc; i++) {
+        npsw_lib_addition *a = &g->added[i];
+        g->n_added = i + 1;
+        a->index = idx[i];
+        a->accession = strcol_dup(&acc, i);
+        a->name = strcol_dup(&name, i);
+        a->reason = strcol_dup(&why, i);
+        if (!a->accession || !a->name || !a->reason)
+            rfail(r, NPSW_ENOMEM, "/lineage", "out of memory reading %s", "/lineage");
+    }
+    for (uint64_t i = 0; i < nk && !r->rc; i++) {
+        npsw_lib_ancestor *k = &g->ancestors[i];
+        memcpy(k->content_sha256, shas + 64 * i, 64);
+        k->content_sha256[64] = '\0';
+        if (!is_hex64(k->content_sha256))
+            rfail(r, NPSW_EFORMAT, "/lineage/ancestors/content_sha256", "not a SHA-256 in %s",
+                  "/lineage/ancestors/content_sha256");
+        strcol_copy(&ver, i, k->version, sizeof k->version);
+        strcol_copy(&key, i, k->advisory_key, sizeof k->advisory_key);
+        g->n_ancestors = i + 1;
+    }
+    free(idx);
+    free(shas);
+    npsw_strcol *cols[] = {&acc, &name, &why, &ver, &key};
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
+        free(cols[i]->data);
+        free(cols[i]->off);
+    }
+}
+
 static void read_index(reader *r, npsw_lib *lib)
 {
     if (r->rc || !lib->info.clean.nominal) return;
@@ -599,6 +777,7 @@ npsw_lib *npsw_lib_open(const char *path, npsw_err *err)
                 rfail(&r, NPSW_EFORMAT, "/spectra/mz", "non-nominal m/z in a nominal library (%s)",
                       "/spectra/mz");
         read_provenance(&r, info);
+        read_lineage(&r, info, n);
         read_index(&r, lib);
     }
     H5Gclose(root);
@@ -621,6 +800,26 @@ int npsw_lib_verify(const npsw_lib *lib, npsw_err *err)
                             "content checksum mismatch: stored %s, computed %s (the file was "
                             "modified or damaged)",
                             lib->info.content_sha256, sha);
+    /* lineage is provenance, outside the checksum: check that it agrees with the content */
+    const npsw_lib_lineage *g = &lib->info.lineage;
+    if (g->parent_sha256[0]) {
+        if (!g->n_ancestors ||
+            strcmp(g->ancestors[g->n_ancestors - 1].content_sha256, g->parent_sha256) != 0)
+            return npsw_err_set(err, NPSW_ECHECKSUM, "/lineage", 0,
+                                "lineage: the ancestry chain does not end with the parent %s",
+                                g->parent_sha256);
+        for (size_t i = 0; i < g->n_added; i++) {
+            const npsw_lib_addition *a = &g->added[i];
+            if (a->index >= npsw_lib_size(lib) || (i && a->index <= g->added[i - 1].index) ||
+                strcmp(npsw_lib_meta(lib, a->index, NPSW_META_ACCESSION), a->accession) != 0 ||
+                strcmp(npsw_lib_meta(lib, a->index, NPSW_META_NAME), a->name) != 0)
+                return npsw_err_set(err, NPSW_ECHECKSUM, "/lineage/added", 0,
+                                    "lineage: added entry %zu ('%s', '%s') is not entry %llu of "
+                                    "the library",
+                                    i + 1, a->accession, a->name,
+                                    (unsigned long long)a->index + 1);
+        }
+    }
     if (lib->info.clean.nominal) return npsw_lib_check_index(lib, err);
     return 0;
 }

@@ -10,11 +10,13 @@ static void help(FILE *f)
 {
     fprintf(f, "Usage: npswatch info [--verify] LIB.h5\n\n"
                "Prints the library's name, version, format, content SHA-256, cleaning parameters,\n"
-               "input files, spectrum and peak counts, counts by source and by drug class, and\n"
-               "the m/z range.\n\n"
+               "input files, lineage (parent library, advisory, added entries, ancestry from the\n"
+               "root), spectrum and peak counts, counts by source and by drug class, and the m/z\n"
+               "range.\n\n"
                "Options:\n"
                "  --verify    recompute the content SHA-256 and the peak index and compare them\n"
-               "              with the stored ones (exit 1 on a mismatch)\n"
+               "              with the stored ones, and check the lineage's added entries\n"
+               "              against the library (exit 1 on a mismatch)\n"
                "  -h, --help  this help\n");
 }
 
@@ -83,6 +85,41 @@ done:
     free(c);
 }
 
+/* Lineage (format 1.2): parent, advisory, added entries, ancestry from the root. */
+static void print_lineage(const npsw_lib_info *li)
+{
+    const npsw_lib_lineage *g = &li->lineage;
+    if (!g->parent_sha256[0]) {
+        printf("lineage: none (%s)\n", li->format_major == 1 && li->format_minor < 2
+                                             ? "library format before 1.2"
+                                             : "built from files, a root library");
+        return;
+    }
+    printf("lineage: parent \"%s\" version %s, content sha256 %s\n", g->parent_name,
+           g->parent_version, g->parent_sha256);
+    if (g->advisory_key[0])
+        printf("lineage advisory: %s (ledger advisory id %lld)\n", g->advisory_key,
+               (long long)g->advisory_id);
+    else
+        printf("lineage advisory: none\n");
+    printf("lineage added: %zu %s\n", g->n_added, g->n_added == 1 ? "entry" : "entries");
+    for (size_t i = 0; i < g->n_added; i++)
+        printf("  entry %llu: accession %s, name \"%s\": %s\n",
+               (unsigned long long)g->added[i].index + 1,
+               g->added[i].accession[0] ? g->added[i].accession : "(none)", g->added[i].name,
+               g->added[i].reason);
+    printf("lineage ancestry (root first):\n");
+    for (size_t i = 0; i < g->n_ancestors; i++) {
+        const npsw_lib_ancestor *a = &g->ancestors[i];
+        printf("  %zu. version %s  sha256 %s", i + 1, a->version, a->content_sha256);
+        if (a->advisory_key[0]) printf("  advisory %s", a->advisory_key);
+        printf("%s\n", i == 0 ? "  (root)" : "");
+    }
+    printf("  %zu. version %s  sha256 %s", g->n_ancestors + 1, li->version, li->content_sha256);
+    if (g->advisory_key[0]) printf("  advisory %s", g->advisory_key);
+    printf("  (this library)\n");
+}
+
 int cmd_info(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -135,6 +172,7 @@ int cmd_info(int argc, char **argv)
         printf("  %s  sha256=%s  records=%llu skipped=%llu\n", li->inputs[i].path,
                li->inputs[i].sha256, (unsigned long long)li->inputs[i].n_records,
                (unsigned long long)li->inputs[i].n_skipped);
+    print_lineage(li);
     print_counts(lib, "sources", source_of);
     print_counts(lib, "classes", class_of);
     int rc = EXIT_OK;

@@ -21,6 +21,7 @@ static const cli_command commands[] = {
     {"submit", "submit spectra files to a ledger: analyse, store, audit, print results", cmd_submit},
     {"audit", "verify a ledger's hash-chained audit log", cmd_audit},
     {"plot", "mirror plot (PNG) of a query spectrum against one of its hits", cmd_plot},
+    {"curate", "accept or reject a draft advisory; accepting makes a new library version", cmd_curate},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -30,6 +30,39 @@ typedef struct npsw_lib_input {
     uint64_t n_skipped;  /* bad records skipped */
 } npsw_lib_input;
 
+/* Lineage (library format 1.2, docs/format.md "/lineage"): how a library version was made from
+ * another one. Lineage is provenance, not content: it is not part of the content SHA-256. */
+
+/* One library version in the ancestry chain. */
+typedef struct npsw_lib_ancestor {
+    char content_sha256[65]; /* its content SHA-256 */
+    char version[64];        /* its version label */
+    char advisory_key[64];   /* the advisory whose acceptance made it; "" = none (a library
+                                built from files, or one extended with build --from --add) */
+} npsw_lib_ancestor;
+
+/* One spectrum added to the parent's spectra. */
+typedef struct npsw_lib_addition {
+    uint64_t index;  /* 0-based index in this library (>= the parent's size) */
+    char *accession; /* its accession ("" when it has none) */
+    char *name;      /* its name */
+    char *reason;    /* why it was added, e.g. "accepted npswatch advisory NPSW-2026-0001" */
+} npsw_lib_addition;
+
+typedef struct npsw_lib_lineage {
+    char parent_sha256[65];  /* content SHA-256 of the parent; "" = no parent (a library built
+                                from files, or a file of format 1.0/1.1): all else is empty */
+    char parent_name[256];   /* the parent's name and version */
+    char parent_version[64];
+    char advisory_key[64];   /* the advisory that caused this version; "" = none */
+    int64_t advisory_id;     /* its id in the ledger; 0 = none */
+    size_t n_added;          /* spectra appended to the parent's, in library order */
+    npsw_lib_addition *added;
+    size_t n_ancestors;      /* the full chain from the root library to the parent (last);
+                                each child copies its parent's chain and adds the parent */
+    npsw_lib_ancestor *ancestors;
+} npsw_lib_lineage;
+
 typedef struct npsw_lib_info {
     char name[256];          /* library name, e.g. "SWGDRUG DEA subset" */
     char version[64];        /* library version, e.g. "3.4-dea.1" */
@@ -40,6 +73,7 @@ typedef struct npsw_lib_info {
     npsw_clean_opts clean;   /* how the spectra were cleaned */
     size_t n_inputs;
     npsw_lib_input *inputs;
+    npsw_lib_lineage lineage; /* parent, advisory, added entries, ancestry (format 1.2) */
 } npsw_lib_info;
 
 typedef struct npsw_lib_build_report {
@@ -56,6 +90,32 @@ npsw_lib *npsw_lib_build(npsw_spectrum *spectra, size_t n, const npsw_clean_opts
                          const char *name, const char *version, const npsw_lib_input *inputs,
                          size_t n_inputs, npsw_lib_build_report *rep, npsw_err *err);
 void npsw_lib_free(npsw_lib *lib);
+
+/* How npsw_lib_append makes a new version. */
+typedef struct npsw_lib_append_opts {
+    const char *name;          /* library name; NULL = the parent's */
+    const char *version;       /* version label (required, not empty) */
+    const char *advisory_key;  /* the advisory that causes this version; NULL = none */
+    int64_t advisory_id;       /* its ledger id; 0 = none */
+    const char *reason;        /* why the spectra are added (recorded per added entry) */
+    const char *const *reasons; /* per added spectrum (n_add entries; NULL entries and a NULL
+                                   array fall back to `reason`) */
+    const npsw_lib_input *inputs; /* provenance of the added spectra's files (may be NULL); they
+                                     are listed after the parent's inputs */
+    size_t n_inputs;
+} npsw_lib_append_opts;
+
+/* A new library version: every spectrum of `parent` unchanged and in its order (indices stay
+ * valid), then the spectra `add` cleaned with the parent's cleaning parameters (modifying
+ * `add`); spectra left without peaks are dropped and counted in rep->n_empty. An added spectrum
+ * whose accession is already in the parent, or given twice, is refused (NPSW_EINVAL naming it):
+ * no silent duplicates. The lineage is filled in: parent SHA-256, name and version, the
+ * advisory, the added entries with their reasons, and the ancestry (the parent's chain plus the
+ * parent). NPSW_EEMPTY when no added spectrum keeps a peak. created_utc as for npsw_lib_build.
+ * rep (may be NULL): n_in and n_empty count the added spectra, n_out is the new library's size. */
+npsw_lib *npsw_lib_append(const npsw_lib *parent, npsw_spectrum *add, size_t n_add,
+                          const npsw_lib_append_opts *o, npsw_lib_build_report *rep,
+                          npsw_err *err);
 
 uint64_t npsw_lib_size(const npsw_lib *lib);
 uint64_t npsw_lib_npeaks(const npsw_lib *lib);
