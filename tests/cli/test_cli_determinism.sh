@@ -40,7 +40,7 @@ elif [ -f "$SRC/spectra_db/data/swgdrug_3.4_dea.msp" ] &&
     echo "note: ../shared/data not present; using the bundled library and example queries"
     LIBSRC=$SRC/spectra_db/data/swgdrug_3.4_dea.msp
     QUERIES=$SRC/spectra_db/data/examples/example_queries.msp
-    NLIB=980
+    NLIB=975
     NQ=6
 else
     echo "skipped: neither ../shared/data nor the bundled spectra_db/data files are present"

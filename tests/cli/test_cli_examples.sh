@@ -1,5 +1,5 @@
 #!/bin/bash
-# test_cli_examples.sh - the bundled default library (spectra_db/data/swgdrug_3.4_dea.msp, 980
+# test_cli_examples.sh - the bundled default library (spectra_db/data/swgdrug_3.4_dea.msp, 975
 # SWGDRUG 3.4 DEA spectra) searched with the bundled examples (spectra_db/data/examples/
 # example_queries.msp), as described in spectra_db/data/README.md.
 #
@@ -41,7 +41,7 @@ fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
 show() { echo "---- $1:" >&2; sed 's/^/    /' "$1" | head -40 >&2; }
 
 # the premises above, checked on the data files themselves
-grep -c '^Name:' "$LIBMSP" | grep -qx 980 || fail "premise: the bundled library should have 980 records"
+grep -c '^Name:' "$LIBMSP" | grep -qx 975 || fail "premise: the bundled library should have 975 records"
 grep -c '^Name:' "$QMSP" | grep -qx 6 || fail "premise: the examples should have 6 records"
 grep -qiE '^(Name|Synon):.*(atrazin|simazin|propazin|triazin)' "$LIBMSP" &&
     fail "premise: the bundled library contains a triazine; the Atrazine expectation must be revised"
@@ -58,9 +58,9 @@ if [ $? -ne 0 ] || [ ! -f dea.h5 ]; then
     show build.err
     exit 1
 fi
-grep -q "read 980 spectra, skipped 0 bad records" build.err || { fail "build should read 980 spectra and skip none"; show build.err; }
+grep -q "read 975 spectra, skipped 0 bad records" build.err || { fail "build should read 975 spectra and skip none"; show build.err; }
 "$BIN" info --verify dea.h5 >info.out 2>info.err || { fail "info --verify dea.h5 failed"; show info.err; }
-grep -q "^spectra: 980$" info.out || { fail "the library should hold 980 spectra"; show info.out; }
+grep -q "^spectra: 975$" info.out || { fail "the library should hold 975 spectra"; show info.out; }
 grep -q "^verify: ok" info.out || fail "info --verify dea.h5 is not ok"
 
 "$BIN" search -l dea.h5 -k 5 "$QMSP" >hits.tsv 2>search.err

@@ -1,6 +1,6 @@
 /* test_analyse.c - the analogue analysis on real spectra: the bundled SWGDRUG 3.4 DEA library
- * (spectra_db/data/swgdrug_3.4_dea.msp) with its three fluorofentanyls taken out and used as
- * queries. Each is fentanyl with one aromatic H replaced by F (formulas C22H28N2O -> C22H27FN2O,
+ * (spectra_db/data/swgdrug_3.4_dea.msp), queried with the three fluorofentanyls withheld from it
+ * (spectra_db/data/examples/emerging.msp). Each is fentanyl with one aromatic H replaced by F (formulas C22H28N2O -> C22H27FN2O,
  * +17.991 Da), and their EI spectra show no molecular ion (354 is absent; see the records), so
  * the analysis must find the query mass from the fragments that carry the change
  * (fentanyl 245/189/146 -> 263/207/164) and name fentanyl, +18 and F-for-H.
@@ -22,41 +22,57 @@
 #include "npsw/io.h"
 
 typedef struct world {
-    npsw_lib *lib;        /* DEA library without the fluorofentanyls */
+    npsw_lib *lib;        /* the bundled DEA library (without the fluorofentanyls) */
     npsw_spectra queries; /* the fluorofentanyls, cleaned */
     uint64_t fentanyl;    /* library index of "Fentanyl" */
 } world;
 
-static int setup(void **state)
+/* Read one bundled file (spectra_db/data/REL) strictly. */
+static int read_bundled(const char *rel, npsw_spectra *out)
 {
     const char *td = getenv("NPSW_TEST_DATA");
     char path[4096];
-    snprintf(path, sizeof path, "%s/../../spectra_db/data/swgdrug_3.4_dea.msp", td ? td : "tests/data");
+    snprintf(path, sizeof path, "%s/../../spectra_db/data/%s", td ? td : "tests/data", rel);
     npsw_read_opts ro = npsw_read_opts_default();
-    npsw_spectra all = {0};
     npsw_err e;
     npsw_err_clear(&e);
-    if (npsw_read_file(path, &ro, 1, &all, NULL, &e) < 0) {
-        fprintf(stderr, "cannot read the bundled library %s: %s\n", path, e.msg);
+    if (npsw_read_file(path, &ro, 1, out, NULL, &e) < 0) {
+        fprintf(stderr, "cannot read the bundled file %s: %s\n", path, e.msg);
         return -1;
     }
+    return 0;
+}
+
+static int setup(void **state)
+{
     world *w = calloc(1, sizeof *w);
-    npsw_spectra lib = {0};
-    for (size_t i = 0; i < all.n; i++) {
-        npsw_spectrum *s = &all.v[i];
-        npsw_spectra *to = strstr(npsw_spectrum_meta(s, NPSW_META_NAME), "luorofentanyl") ? &w->queries : &lib;
+    npsw_spectra lib = {0}, emerging = {0};
+    if (!w || read_bundled("swgdrug_3.4_dea.msp", &lib) < 0 ||
+        read_bundled("examples/emerging.msp", &emerging) < 0)
+        return -1;
+    /* the queries: the fluorofentanyls withheld from the bundled library */
+    for (size_t i = 0; i < emerging.n; i++) {
+        npsw_spectrum *s = &emerging.v[i];
+        npsw_spectra *to = &w->queries;
+        if (!strstr(npsw_spectrum_meta(s, NPSW_META_NAME), "luorofentanyl")) {
+            npsw_spectrum_free(s);
+            continue;
+        }
         if (to->n == to->cap) {
-            to->cap = to->cap ? 2 * to->cap : 64;
+            to->cap = to->cap ? 2 * to->cap : 8;
             to->v = realloc(to->v, to->cap * sizeof *to->v);
         }
         to->v[to->n++] = *s;
     }
-    free(all.v);
+    free(emerging.v);
     assert_int_equal(w->queries.n, 3);
+    for (size_t i = 0; i < lib.n; i++)
+        assert_null(strstr(npsw_spectrum_meta(&lib.v[i], NPSW_META_NAME), "luorofentanyl"));
     assert_int_equal(npsw_classify_spectra(lib.v, lib.n), 0);
     npsw_clean_opts co = npsw_clean_opts_default();
-    w->lib = npsw_lib_build(lib.v, lib.n, &co, "DEA without fluorofentanyls", "test", NULL, 0,
-                            NULL, &e);
+    npsw_err e;
+    npsw_err_clear(&e);
+    w->lib = npsw_lib_build(lib.v, lib.n, &co, "bundled DEA subset", "test", NULL, 0, NULL, &e);
     assert_non_null(w->lib);
     for (size_t i = 0; i < w->queries.n; i++)
         assert_true(npsw_clean(&w->queries.v[i], &co, NULL) >= 0);
