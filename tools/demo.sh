@@ -10,7 +10,7 @@ cmake --build build -j"$(nproc)" >/dev/null
 mkdir -p out
 ./build/tools/npswatch --version
 ./build/tools/npswatch build -o out/default.h5 --name "SWGDRUG 3.4 DEA subset" \
-    --lib-version 3.4-dea.1 spectra_db/data/swgdrug_3.4_dea.msp
+    --lib-version 3.4-dea.2 spectra_db/data/swgdrug_3.4_dea.msp
 ./build/tools/npswatch info out/default.h5 | head -12
 ./build/tools/npswatch search -l out/default.h5 -k 5 --format nist \
     spectra_db/data/examples/example_queries.msp
@@ -26,3 +26,33 @@ echo "npswatch: analogue table written to out/example_analogues.tsv" >&2
 ./build/tools/npswatch plot -l out/default.h5 --query spectra_db/data/examples/example_queries.msp \
     -o out/example_mirror.png
 echo "npswatch: mirror plot written to out/example_mirror.png" >&2
+
+# ---- the early-warning loop on bundled data (docs/ledger.md, docs/signals.md, docs/advisory.md):
+# three laboratories submit batches that include real spectra of substances withheld from the
+# bundled library (spectra_db/data/examples/lab_*.msp), a signal appears, an advisory with its
+# figures is written, a curator accepts it, and the same spectra now match the new library version.
+N=./build/tools/npswatch
+rm -rf out/ledger.db out/ledger.db-wal out/ledger.db-shm out/advisory out/default-adv1.h5 out/tokens.txt
+$N ledger init out/ledger.db
+for lab in "Lab A:DE" "Lab B:NL" "Lab C:FR"; do
+    $N lab add out/ledger.db --name "${lab%%:*}" --country "${lab##*:}" >>out/tokens.txt
+done
+$N lab add out/ledger.db --name "Hub curator" --country AT --role curator >>out/tokens.txt
+echo "npswatch: laboratory tokens (shown once) kept in out/tokens.txt" >&2
+for x in a b c; do
+    $N submit --ledger out/ledger.db --lab "Lab $(echo $x | tr a-z A-Z)" -l out/default.h5 \
+        -o out/lab_${x}_results.tsv spectra_db/data/examples/lab_$x.msp
+done
+echo "== signals (counts and countries only; seen by at least 2 laboratories) ==" >&2
+$N signals --ledger out/ledger.db -o out/signals.tsv
+grep -v '^#' out/signals.tsv | cut -f1-8
+sig=$(grep -v '^#' out/signals.tsv | awk -F'\t' 'NR == 2 { print $1 }')
+$N advise --ledger out/ledger.db --signal "$sig" -l out/default.h5 -o out/advisory
+echo "npswatch: advisory written to out/advisory/ (advisory.json, advisory.md, mirror.png, timeline.png)" >&2
+adv=$(python3 -c 'import json; print(json.load(open("out/advisory/advisory.json"))["advisory"]["key"])')
+$N curate --ledger out/ledger.db accept "$adv" --name "Fluorofentanyl (ring position not determined)" \
+    --class fentanyl --actor "Hub curator" -l out/default.h5 -o out/default-adv1.h5
+$N info out/default-adv1.h5 | grep -E "^lineage|^  [0-9]+\. version"
+echo "== the withheld spectra against the new library version (rank 1) ==" >&2
+$N search -l out/default-adv1.h5 -k 1 spectra_db/data/examples/emerging.msp | grep -v '^#' | cut -f2,7,12,13
+$N audit verify out/ledger.db

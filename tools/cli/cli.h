@@ -27,8 +27,10 @@ int cmd_ledger(int argc, char **argv);
 int cmd_lab(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
-int cmd_plot(int argc, char **argv);
 int cmd_curate(int argc, char **argv);
+int cmd_signals(int argc, char **argv);
+int cmd_advise(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 /* "npswatch: " + message on stderr. */
 void cli_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -20,8 +20,10 @@ static const cli_command commands[] = {
     {"lab", "add a laboratory to a ledger (prints its token once), or list them", cmd_lab},
     {"submit", "submit spectra files to a ledger: analyse, store, audit, print results", cmd_submit},
     {"audit", "verify a ledger's hash-chained audit log", cmd_audit},
-    {"plot", "mirror plot (PNG) of a query spectrum against one of its hits", cmd_plot},
     {"curate", "accept or reject a draft advisory; accepting makes a new library version", cmd_curate},
+    {"signals", "cluster analogue/unknown spectra across labs into signals; report them", cmd_signals},
+    {"advise", "write an advisory (JSON, Markdown, mirror plot, timeline) for a signal", cmd_advise},
+    {"plot", "mirror plot (PNG) of a query spectrum against one of its hits", cmd_plot},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
