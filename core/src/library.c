@@ -121,6 +121,27 @@ static uint64_t count_duplicate_accessions(const npsw_spectrum *s, size_t n)
     return d;
 }
 
+/* Store spectrum s as library entry k, its peaks from peak position p on (the string columns'
+ * data must have room; off[k] is set); returns the next peak position. */
+static uint64_t put_spectrum(npsw_lib *lib, uint64_t k, uint64_t p, const npsw_spectrum *s)
+{
+    lib->offsets[k] = p;
+    memcpy(lib->mz + p, s->mz, s->n * sizeof *s->mz);
+    memcpy(lib->in + p, s->intensity, s->n * sizeof *s->intensity);
+    lib->mw[k] = s->mw;
+    lib->exact_mass[k] = s->exact_mass;
+    lib->precursor_mz[k] = s->precursor_mz;
+    lib->ri[k] = s->retention_index;
+    lib->ion_mode[k] = (int8_t)s->ion_mode;
+    for (int f = 0; f < NPSW_META_COUNT; f++) {
+        uint64_t at = lib->meta[f].off[k];
+        size_t len = s->meta[f] ? strlen(s->meta[f]) : 0;
+        if (len) memcpy(lib->meta[f].data + at, s->meta[f], len);
+        lib->meta[f].off[k + 1] = at + len;
+    }
+    return p + s->n;
+}
+
 npsw_lib *npsw_lib_build(npsw_spectrum *spectra, size_t n, const npsw_clean_opts *clean,
                          const char *name, const char *version, const npsw_lib_input *inputs,
                          size_t n_inputs, npsw_lib_build_report *rep, npsw_err *err)
@@ -169,22 +190,7 @@ npsw_lib *npsw_lib_build(npsw_spectrum *spectra, size_t n, const npsw_clean_opts
     for (size_t i = 0; i < n; i++) {
         const npsw_spectrum *s = &spectra[i];
         if (!s->n) continue;
-        lib->offsets[k] = p;
-        memcpy(lib->mz + p, s->mz, s->n * sizeof *s->mz);
-        memcpy(lib->in + p, s->intensity, s->n * sizeof *s->intensity);
-        p += s->n;
-        lib->mw[k] = s->mw;
-        lib->exact_mass[k] = s->exact_mass;
-        lib->precursor_mz[k] = s->precursor_mz;
-        lib->ri[k] = s->retention_index;
-        lib->ion_mode[k] = (int8_t)s->ion_mode;
-        for (int f = 0; f < NPSW_META_COUNT; f++) {
-            uint64_t o = lib->meta[f].off[k];
-            size_t len = s->meta[f] ? strlen(s->meta[f]) : 0;
-            if (len) memcpy(lib->meta[f].data + o, s->meta[f], len);
-            lib->meta[f].off[k + 1] = o + len;
-        }
-        k++;
+        p = put_spectrum(lib, k++, p, s);
     }
     lib->offsets[k] = p;
     if (n_inputs) {
@@ -418,22 +424,7 @@ npsw_lib *npsw_lib_append(const npsw_lib *parent, npsw_spectrum *add, size_t n_a
     for (size_t i = 0; i < n_add; i++) {
         const npsw_spectrum *s = &add[i];
         if (!s->n) continue;
-        lib->offsets[k] = p;
-        memcpy(lib->mz + p, s->mz, s->n * sizeof *s->mz);
-        memcpy(lib->in + p, s->intensity, s->n * sizeof *s->intensity);
-        p += s->n;
-        lib->mw[k] = s->mw;
-        lib->exact_mass[k] = s->exact_mass;
-        lib->precursor_mz[k] = s->precursor_mz;
-        lib->ri[k] = s->retention_index;
-        lib->ion_mode[k] = (int8_t)s->ion_mode;
-        for (int f = 0; f < NPSW_META_COUNT; f++) {
-            uint64_t at = lib->meta[f].off[k];
-            size_t len = s->meta[f] ? strlen(s->meta[f]) : 0;
-            if (len) memcpy(lib->meta[f].data + at, s->meta[f], len);
-            lib->meta[f].off[k + 1] = at + len;
-        }
-        k++;
+        p = put_spectrum(lib, k++, p, s);
     }
     lib->offsets[k] = p;
     /* provenance: the parent's inputs, then those of the added spectra */

@@ -66,6 +66,11 @@ typedef struct cli_inputs {
 int cli_read_inputs(char **paths, int n, const npsw_read_opts *ro, int strict, int quiet,
                     int progress, cli_inputs *out);
 void cli_inputs_free(cli_inputs *in);
+/* Read the query files as cli_read_inputs does (quiet), refuse an empty set ("CMD: no query
+ * spectra could be read") and clean every query as the library was cleaned, warning about those
+ * left without peaks. Returns 0 or an exit code; `in` is to be freed in any case. */
+int cli_read_queries(const char *cmd, const npsw_lib *lib, char **paths, int n,
+                     const npsw_read_opts *ro, int strict, cli_inputs *in);
 
 /* Long-option codes shared by subcommands that read spectra. */
 enum {

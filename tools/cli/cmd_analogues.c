@@ -123,21 +123,9 @@ int cmd_analogues(int argc, char **argv)
         return cli_exit_code(e.code);
     }
     cli_inputs in;
-    int rc = cli_read_inputs(argv + optind, argc - optind, &ro, strict, 1, 0, &in);
+    int rc = cli_read_queries("analogues", lib, argv + optind, argc - optind, &ro, strict, &in);
     npsw_analysis *res = NULL;
     if (rc != EXIT_OK) goto done;
-    if (in.spectra.n == 0) {
-        cli_msg("analogues: no query spectra could be read");
-        rc = EXIT_INPUT;
-        goto done;
-    }
-    const npsw_clean_opts *co = &npsw_lib_get_info(lib)->clean;
-    for (size_t i = 0; i < in.spectra.n; i++) {
-        npsw_spectrum *q = &in.spectra.v[i];
-        if (npsw_clean(q, co, NULL) < 0 || q->n == 0)
-            cli_msg("warning: query %zu '%s' has no peaks after cleaning; it matches nothing", i + 1,
-                    npsw_spectrum_meta(q, NPSW_META_NAME));
-    }
     res = malloc(in.spectra.n * sizeof *res);
     if (!res) {
         cli_msg("out of memory for %zu queries", in.spectra.n);

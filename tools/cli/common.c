@@ -296,3 +296,23 @@ void cli_out_abort(cli_out *o)
     free(o->tmp);
     memset(o, 0, sizeof *o);
 }
+
+int cli_read_queries(const char *cmd, const npsw_lib *lib, char **paths, int n,
+                     const npsw_read_opts *ro, int strict, cli_inputs *in)
+{
+    int rc = cli_read_inputs(paths, n, ro, strict, 1, 0, in);
+    if (rc != EXIT_OK) return rc;
+    if (in->spectra.n == 0) {
+        cli_msg("%s: no query spectra could be read", cmd);
+        return EXIT_INPUT;
+    }
+    /* queries are cleaned exactly as the library was */
+    const npsw_clean_opts *co = &npsw_lib_get_info(lib)->clean;
+    for (size_t i = 0; i < in->spectra.n; i++) {
+        npsw_spectrum *q = &in->spectra.v[i];
+        if (npsw_clean(q, co, NULL) < 0 || q->n == 0)
+            cli_msg("warning: query %zu '%s' has no peaks after cleaning; it matches nothing", i + 1,
+                    npsw_spectrum_meta(q, NPSW_META_NAME));
+    }
+    return EXIT_OK;
+}
