@@ -193,3 +193,65 @@ void analysis_json_row(FILE *f, const run_record *rr, size_t qi, const npsw_spec
     cJSON_free(s);
     cJSON_Delete(o);
 }
+
+/* ---- options ---------------------------------------------------------------------------- */
+
+void analysis_cli_init(analysis_cli *x)
+{
+    x->ao = npsw_analyse_opts_default();
+    x->fmt = OUT_TSV;
+    x->tol_da = x->ao.search.params.tol_da;
+    x->tol_ppm = x->ao.search.params.tol_ppm;
+}
+
+int analysis_cli_option(int opt, const char *arg, analysis_cli *x, int *bad)
+{
+    unsigned long u;
+    switch (opt) {
+    case 'k':
+        if (cli_parse_uint("-k", arg, 1, NPSW_ANALYSE_MAX_K, &u) < 0) *bad = 1;
+        else x->ao.k = (uint32_t)u;
+        return 1;
+    case OPT_AN_THREADS:
+        if (cli_parse_uint("--threads", arg, 1, 1024, &u) < 0) *bad = 1;
+        else x->ao.threads = (int)u;
+        return 1;
+    case OPT_AN_FORMAT:
+        if (!strcmp(arg, "tsv")) x->fmt = OUT_TSV;
+        else if (!strcmp(arg, "json")) x->fmt = OUT_JSON;
+        else {
+            cli_msg("--format: expected tsv or json, got '%s'", arg);
+            *bad = 1;
+        }
+        return 1;
+    case OPT_AN_MAXD:
+        *bad |= cli_parse_double("--max-delta", arg, 1, 1000, &x->ao.analogue.max_delta) < 0;
+        return 1;
+    case OPT_AN_NMION:
+        if (cli_parse_uint("--n-mion", arg, 1, 8, &u) < 0) *bad = 1;
+        else x->ao.analogue.n_mion = (int)u;
+        return 1;
+    case OPT_AN_TOLDA: *bad |= cli_parse_double("--tol-da", arg, 0, 1, &x->tol_da) < 0; return 1;
+    case OPT_AN_TOLPPM:
+        *bad |= cli_parse_double("--tol-ppm", arg, 0, 1000, &x->tol_ppm) < 0;
+        return 1;
+    default: return 0;
+    }
+}
+
+void analysis_cli_finish(analysis_cli *x)
+{
+    npsw_analyse_opts *ao = &x->ao;
+    ao->search.params.tol_da = ao->analogue.params.tol_da = x->tol_da;
+    ao->search.params.tol_ppm = ao->analogue.params.tol_ppm = x->tol_ppm;
+    ao->search.k = ao->analogue.k = ao->k;
+}
+
+void analysis_params_text(const npsw_analyse_opts *ao, char *buf, size_t size)
+{
+    snprintf(buf, size,
+             "analogue_max_delta=%gDa analogue_n_mion=%d hybrid_weights=intensity^%g*mz^%g "
+             "diag_min_rel=%g calibration=\"%s\"",
+             ao->analogue.max_delta, ao->analogue.n_mion, ao->analogue.params.int_power,
+             ao->analogue.params.mz_power, ao->diag_min_rel, npsw_calibration_source());
+}

@@ -36,73 +36,42 @@ static void help(FILE *f)
             NPSW_ANALYSE_MAX_K);
 }
 
-enum { OPT_THREADS = OPT_CLI_LAST, OPT_FORMAT, OPT_MAXD, OPT_NMION, OPT_TOLDA, OPT_TOLPPM,
-       OPT_STRICT, OPT_PROGRESS };
+enum { OPT_STRICT = OPT_ANALYSIS_LAST, OPT_PROGRESS };
 
 int cmd_analogues(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"library", required_argument, NULL, 'l'},
         {"output", required_argument, NULL, 'o'},
-        {"threads", required_argument, NULL, OPT_THREADS},
-        {"format", required_argument, NULL, OPT_FORMAT},
-        {"max-delta", required_argument, NULL, OPT_MAXD},
-        {"n-mion", required_argument, NULL, OPT_NMION},
-        {"tol-da", required_argument, NULL, OPT_TOLDA},
-        {"tol-ppm", required_argument, NULL, OPT_TOLPPM},
+        ANALYSIS_LONGOPTS,
         {"strict", no_argument, NULL, OPT_STRICT},
         {"progress", no_argument, NULL, OPT_PROGRESS},
         {"help", no_argument, NULL, 'h'},
         CLI_READ_LONGOPTS,
         {NULL, 0, NULL, 0}};
     const char *libpath = NULL, *outpath = NULL;
-    npsw_analyse_opts ao = npsw_analyse_opts_default();
+    analysis_cli x;
+    analysis_cli_init(&x);
+    npsw_analyse_opts ao;
     npsw_read_opts ro = npsw_read_opts_default();
-    out_format fmt = OUT_TSV;
     int bad = 0, strict = 0, progress = 0;
-    unsigned long u;
-    double tol_da = ao.search.params.tol_da, tol_ppm = ao.search.params.tol_ppm;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "l:k:o:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'l': libpath = optarg; break;
         case 'o': outpath = optarg; break;
-        case 'k':
-            if (cli_parse_uint("-k", optarg, 1, NPSW_ANALYSE_MAX_K, &u) < 0) bad = 1;
-            else ao.k = (uint32_t)u;
-            break;
-        case OPT_THREADS:
-            if (cli_parse_uint("--threads", optarg, 1, 1024, &u) < 0) bad = 1;
-            else ao.threads = (int)u;
-            break;
-        case OPT_FORMAT:
-            if (!strcmp(optarg, "tsv")) fmt = OUT_TSV;
-            else if (!strcmp(optarg, "json")) fmt = OUT_JSON;
-            else {
-                cli_msg("--format: expected tsv or json, got '%s'", optarg);
-                bad = 1;
-            }
-            break;
-        case OPT_MAXD:
-            bad |= cli_parse_double("--max-delta", optarg, 1, 1000, &ao.analogue.max_delta) < 0;
-            break;
-        case OPT_NMION:
-            if (cli_parse_uint("--n-mion", optarg, 1, 8, &u) < 0) bad = 1;
-            else ao.analogue.n_mion = (int)u;
-            break;
-        case OPT_TOLDA: bad |= cli_parse_double("--tol-da", optarg, 0, 1, &tol_da) < 0; break;
-        case OPT_TOLPPM: bad |= cli_parse_double("--tol-ppm", optarg, 0, 1000, &tol_ppm) < 0; break;
         case OPT_STRICT: strict = 1; break;
         case OPT_PROGRESS: progress = 1; break;
         case 'h': help(stdout); return EXIT_OK;
         default:
-            if (!cli_read_option(c, optarg, &ro, &bad)) bad = 1;
+            if (!analysis_cli_option(c, optarg, &x, &bad) && !cli_read_option(c, optarg, &ro, &bad))
+                bad = 1;
         }
     }
-    ao.search.params.tol_da = ao.analogue.params.tol_da = tol_da;
-    ao.search.params.tol_ppm = ao.analogue.params.tol_ppm = tol_ppm;
-    ao.search.k = ao.analogue.k = ao.k;
+    analysis_cli_finish(&x);
+    ao = x.ao;
+    const out_format fmt = x.fmt;
     if (!bad && !libpath) {
         cli_msg("analogues: -l LIB.h5 is required");
         bad = 1;
@@ -144,11 +113,7 @@ int cmd_analogues(int argc, char **argv)
         goto done;
     }
     char extra[256];
-    snprintf(extra, sizeof extra,
-             "analogue_max_delta=%gDa analogue_n_mion=%d hybrid_weights=intensity^%g*mz^%g "
-             "diag_min_rel=%g calibration=\"%s\"",
-             ao.analogue.max_delta, ao.analogue.n_mion, ao.analogue.params.int_power,
-             ao.analogue.params.mz_power, ao.diag_min_rel, npsw_calibration_source());
+    analysis_params_text(&ao, extra, sizeof extra);
     run_record rr = {libpath, lib, &ao.search, "", argv + optind, &in, extra, analysis_tsv_header};
     npsw_utc_now(rr.utc);
     cli_out out;

@@ -825,8 +825,7 @@ done:
     return rc;
 }
 
-enum { OPT_LEDGER = OPT_CLI_LAST, OPT_LAB, OPT_TOKEN, OPT_THREADS, OPT_FORMAT, OPT_MAXD,
-       OPT_NMION, OPT_TOLDA, OPT_TOLPPM, OPT_PROGRESS };
+enum { OPT_LEDGER = OPT_ANALYSIS_LAST, OPT_LAB, OPT_TOKEN, OPT_PROGRESS };
 
 int cmd_submit(int argc, char **argv)
 {
@@ -836,12 +835,7 @@ int cmd_submit(int argc, char **argv)
         {"token", required_argument, NULL, OPT_TOKEN},
         {"library", required_argument, NULL, 'l'},
         {"output", required_argument, NULL, 'o'},
-        {"threads", required_argument, NULL, OPT_THREADS},
-        {"format", required_argument, NULL, OPT_FORMAT},
-        {"max-delta", required_argument, NULL, OPT_MAXD},
-        {"n-mion", required_argument, NULL, OPT_NMION},
-        {"tol-da", required_argument, NULL, OPT_TOLDA},
-        {"tol-ppm", required_argument, NULL, OPT_TOLPPM},
+        ANALYSIS_LONGOPTS,
         {"progress", no_argument, NULL, OPT_PROGRESS},
         {"help", no_argument, NULL, 'h'},
         CLI_READ_LONGOPTS,
@@ -850,12 +844,10 @@ int cmd_submit(int argc, char **argv)
                *outpath = NULL;
     submit_ctx cx;
     memset(&cx, 0, sizeof cx);
-    cx.ao = npsw_analyse_opts_default();
+    analysis_cli x;
+    analysis_cli_init(&x);
     cx.ro = npsw_read_opts_default();
-    cx.fmt = OUT_TSV;
     int bad = 0, c;
-    unsigned long u;
-    double tol_da = cx.ao.search.params.tol_da, tol_ppm = cx.ao.search.params.tol_ppm;
     optind = 1;
     while ((c = getopt_long(argc, argv, "l:k:o:h", longopts, NULL)) != -1) {
         switch (c) {
@@ -864,40 +856,17 @@ int cmd_submit(int argc, char **argv)
         case OPT_TOKEN: token = optarg; break;
         case 'l': libpath = optarg; break;
         case 'o': outpath = optarg; break;
-        case 'k':
-            if (cli_parse_uint("-k", optarg, 1, NPSW_ANALYSE_MAX_K, &u) < 0) bad = 1;
-            else cx.ao.k = (uint32_t)u;
-            break;
-        case OPT_THREADS:
-            if (cli_parse_uint("--threads", optarg, 1, 1024, &u) < 0) bad = 1;
-            else cx.ao.threads = (int)u;
-            break;
-        case OPT_FORMAT:
-            if (!strcmp(optarg, "tsv")) cx.fmt = OUT_TSV;
-            else if (!strcmp(optarg, "json")) cx.fmt = OUT_JSON;
-            else {
-                cli_msg("--format: expected tsv or json, got '%s'", optarg);
-                bad = 1;
-            }
-            break;
-        case OPT_MAXD:
-            bad |= cli_parse_double("--max-delta", optarg, 1, 1000, &cx.ao.analogue.max_delta) < 0;
-            break;
-        case OPT_NMION:
-            if (cli_parse_uint("--n-mion", optarg, 1, 8, &u) < 0) bad = 1;
-            else cx.ao.analogue.n_mion = (int)u;
-            break;
-        case OPT_TOLDA: bad |= cli_parse_double("--tol-da", optarg, 0, 1, &tol_da) < 0; break;
-        case OPT_TOLPPM: bad |= cli_parse_double("--tol-ppm", optarg, 0, 1000, &tol_ppm) < 0; break;
         case OPT_PROGRESS: cx.progress = 1; break;
         case 'h': submit_help(stdout); return EXIT_OK;
         default:
-            if (!cli_read_option(c, optarg, &cx.ro, &bad)) bad = 1;
+            if (!analysis_cli_option(c, optarg, &x, &bad) &&
+                !cli_read_option(c, optarg, &cx.ro, &bad))
+                bad = 1;
         }
     }
-    cx.ao.search.params.tol_da = cx.ao.analogue.params.tol_da = tol_da;
-    cx.ao.search.params.tol_ppm = cx.ao.analogue.params.tol_ppm = tol_ppm;
-    cx.ao.search.k = cx.ao.analogue.k = cx.ao.k;
+    analysis_cli_finish(&x);
+    cx.ao = x.ao;
+    cx.fmt = x.fmt;
     if (!bad && (!ledger_path || !lab_arg || !libpath)) {
         cli_msg("submit: --ledger DB, --lab LAB and -l LIB.h5 are required");
         bad = 1;
@@ -948,11 +917,7 @@ int cmd_submit(int argc, char **argv)
     cx.lib = lib;
     cx.lib_path = libpath;
     char extra[256];
-    snprintf(extra, sizeof extra,
-             "analogue_max_delta=%gDa analogue_n_mion=%d hybrid_weights=intensity^%g*mz^%g "
-             "diag_min_rel=%g calibration=\"%s\"",
-             cx.ao.analogue.max_delta, cx.ao.analogue.n_mion, cx.ao.analogue.params.int_power,
-             cx.ao.analogue.params.mz_power, cx.ao.diag_min_rel, npsw_calibration_source());
+    analysis_params_text(&cx.ao, extra, sizeof extra);
     cx.extra = extra;
     if (!mb_open(&cx.out.rows) || !(cx.out.first = calloc(1, sizeof *cx.out.first))) {
         cli_msg("out of memory");
