@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "library_internal.h"
+#include "search_mf.h"
 
 npsw_search_opts npsw_search_opts_default(void)
 {
@@ -46,7 +47,7 @@ int npsw_search_opts_check(const npsw_search_opts *o, npsw_err *err)
     return npsw_score_params_check(&o->params, err);
 }
 
-const char *npsw_search_kernel_name(void) { return "scalar"; }
+const char *npsw_search_kernel_name(void) { return npsw_simd_name(npsw_simd_level()); }
 
 /* ---- top-K ----------------------------------------------------------------------------- */
 
@@ -186,18 +187,13 @@ static int is_mf_family(npsw_score_kind k)
     return k == NPSW_SCORE_MF || k == NPSW_SCORE_RMF || k == NPSW_SCORE_WMF;
 }
 
-/* Per-search tables derived from the library for the chosen score. */
+/* Per-search tables derived from the library for cosine and entropy. */
 typedef struct prepared {
     double *w;      /* per posting: I^a * mz^b, b = the score's m/z power */
     uint32_t *g;    /* per posting: global index of its library peak (while preparing only) */
     double *e;      /* entropy: per posting, entropy-weighted intensity b */
     double *elog;   /* entropy: per posting, b log2 b */
     double *nl_all; /* cosine: per spectrum, sum of w^2 over all peaks */
-    double *lsuf;   /* MF family: per library peak, sum of w^2 over the counted peaks (intensity
-                       above the threshold) of its spectrum from this peak upwards */
-    uint32_t *cl;   /* MF family: per posting, counted library peaks before its peak (peaks in
-                       library order, the whole library: differences count peaks in between) */
-    double *rl;     /* MF family: per posting, sqrt(intensity) (the ratio term's weight) */
 } prepared;
 
 static void prepared_free(prepared *p)
@@ -207,9 +203,6 @@ static void prepared_free(prepared *p)
     free(p->e);
     free(p->elog);
     free(p->nl_all);
-    free(p->lsuf);
-    free(p->cl);
-    free(p->rl);
 }
 
 static double score_mz_power(const npsw_search_opts *o)
@@ -222,7 +215,7 @@ static int prepare(const npsw_lib *lib, const npsw_search_opts *o, prepared *p)
     memset(p, 0, sizeof *p);
     const npsw_nominal_index *x = &lib->idx;
     const uint64_t np = lib->n_peaks, n = lib->n;
-    const double a = o->params.int_power, b = score_mz_power(o), thr = o->params.ignore_at_or_below;
+    const double a = o->params.int_power, b = score_mz_power(o);
     if (np >= UINT32_MAX) return NPSW_ELIMIT;
     p->w = malloc((np ? np : 1) * sizeof *p->w);
     p->g = malloc((np ? np : 1) * sizeof *p->g);
@@ -236,34 +229,7 @@ static int prepare(const npsw_lib *lib, const npsw_search_opts *o, prepared *p)
             p->w[at] = npsw_weight(lib->in[k], lib->mz[k], a, b);
             p->g[at] = (uint32_t)k;
         }
-    if (is_mf_family(o->score)) {
-        p->lsuf = malloc((np ? np : 1) * sizeof *p->lsuf);
-        p->cl = malloc((np ? np : 1) * sizeof *p->cl);
-        p->rl = malloc((np ? np : 1) * sizeof *p->rl);
-        uint32_t *before = malloc((np ? np : 1) * sizeof *before);
-        if (!p->lsuf || !p->cl || !p->rl || !before) {
-            free(before);
-            goto nomem;
-        }
-        uint32_t c = 0;
-        for (uint64_t k = 0; k < np; k++) {
-            before[k] = c;
-            c += lib->in[k] > thr;
-        }
-        for (uint64_t k = 0; k < np; k++) { /* to posting order: sequential reads in the walk */
-            p->cl[k] = before[p->g[k]];
-            p->rl[k] = sqrt((double)x->in[k]);
-        }
-        free(before);
-        for (uint64_t s = 0; s < n; s++) {
-            double acc = 0;
-            for (uint64_t k = lib->offsets[s + 1]; k-- > lib->offsets[s];) {
-                double w = npsw_weight(lib->in[k], lib->mz[k], a, b);
-                if (lib->in[k] > thr) acc += w * w;
-                p->lsuf[k] = acc;
-            }
-        }
-    } else if (o->score == NPSW_SCORE_COSINE) {
+    if (o->score == NPSW_SCORE_COSINE) {
         p->nl_all = calloc(n ? n : 1, sizeof *p->nl_all);
         if (!p->nl_all) goto nomem;
         for (uint64_t s = 0; s < n; s++)
@@ -303,37 +269,17 @@ typedef struct cand {
     uint32_t s;
 } cand;
 
-#define NO_PEAK UINT32_MAX
-
-/* MF family: the NIST algorithm followed pair by pair for one library spectrum
- * (docs/algorithms.md, "Exact search"); one cache line, so a posting touches one line. */
-typedef struct mf_state {
-    double acc;           /* sum of w_q w_l over counted pairs */
-    double xuu;           /* MF, WMF: w_q^2 of counted pairs whose query side is at or below the
-                             threshold; RMF: w_q^2 of all counted pairs */
-    double xll;           /* w_l^2 of counted pairs whose library side is at or below it */
-    double srm, sm;       /* ratio term sums */
-    double prev_rl;       /* previous counted pair: sqrt of its library intensity */
-    uint32_t n1, n2;      /* counted pairs, ratio terms */
-    uint32_t lastq;       /* previous counted pair: query peak (NO_PEAK: none yet) */
-    uint32_t prev_cl;     /* previous counted pair: counted library peaks up to and including it */
-} mf_state;
-
 /* Per-thread buffers, one entry per library spectrum (reset after each query for the spectra
  * it touched) or per query peak. */
 typedef struct scratch {
-    uint32_t *shared;  /* postings met (= matched peaks) */
-    uint32_t *touched; /* spectra met by this query, in order of first meeting */
-    double *acc;       /* cosine: dot product; entropy: the sum of pair terms */
-    mf_state *mf;      /* MF family */
+    uint32_t *shared;   /* cosine, entropy: postings met (= matched peaks) */
+    uint32_t *touched;  /* cosine, entropy: spectra met by this query, in order of first meeting */
+    double *acc;        /* cosine: dot product; entropy: the sum of pair terms */
     cand *c;
-    uint32_t *sel;     /* heap of candidate positions for the first pass */
-    double *wq, *eq, *qsuf, *rq; /* per query peak: weight, entropy weight, suffix sum of counted
-                                    w^2, sqrt(intensity) */
-    double *eqlog;     /* per query peak: a log2 a of its entropy weight a */
-    double *qsuf_mz;   /* wmf: per nominal m/z m <= qmax, qsuf of the first query peak >= m */
-    double qmax;       /* the query's highest m/z */
-    uint32_t *cq;      /* per query peak: counted query peaks before it */
+    uint32_t *sel;      /* heap of candidate positions for the first pass */
+    double *wq, *eq;    /* per query peak: weight, entropy weight */
+    double *eqlog;      /* per query peak: a log2 a of its entropy weight a */
+    npsw_mfx_work *mfw; /* MF family */
 } scratch;
 
 static void scratch_free(scratch *w)
@@ -341,73 +287,28 @@ static void scratch_free(scratch *w)
     free(w->shared);
     free(w->touched);
     free(w->acc);
-    free(w->mf);
     free(w->c);
     free(w->sel);
     free(w->wq);
     free(w->eq);
-    free(w->qsuf);
-    free(w->rq);
     free(w->eqlog);
-    free(w->qsuf_mz);
-    free(w->cq);
+    npsw_mfx_work_free(w->mfw);
 }
 
-static int scratch_alloc(scratch *w, uint64_t n, uint32_t max_q, uint32_t nsel, int mf_family,
-                         uint32_t max_mz)
+static int scratch_alloc(scratch *w, uint64_t n, uint32_t max_q, uint32_t nsel, const npsw_mfx *mfx)
 {
     memset(w, 0, sizeof *w);
     size_t m = n ? n : 1, mq = (size_t)max_q + 1;
-    int ok = (w->shared = calloc(m, sizeof *w->shared)) && (w->touched = malloc(m * sizeof *w->touched)) &&
-             (w->acc = calloc(m, sizeof *w->acc)) && (w->c = malloc(m * sizeof *w->c)) &&
-             (w->sel = malloc((nsel ? nsel : 1) * sizeof *w->sel)) &&
+    int ok = (w->c = malloc(m * sizeof *w->c)) &&
+             (w->sel = malloc((nsel ? nsel : 1) * sizeof *w->sel));
+    if (ok && mfx)
+        ok = (w->mfw = npsw_mfx_work_new(mfx, max_q)) != NULL;
+    else if (ok)
+        ok = (w->shared = calloc(m, sizeof *w->shared)) &&
+             (w->touched = malloc(m * sizeof *w->touched)) && (w->acc = calloc(m, sizeof *w->acc)) &&
              (w->wq = malloc(mq * sizeof *w->wq)) && (w->eq = malloc(mq * sizeof *w->eq)) &&
-             (w->qsuf = malloc(mq * sizeof *w->qsuf)) && (w->rq = malloc(mq * sizeof *w->rq)) &&
-             (w->eqlog = malloc(mq * sizeof *w->eqlog)) &&
-             (w->qsuf_mz = malloc(((size_t)max_mz + 2) * sizeof *w->qsuf_mz)) &&
-             (w->cq = malloc(mq * sizeof *w->cq));
-    if (ok && mf_family) {
-        ok = (w->mf = calloc(m, sizeof *w->mf)) != NULL;
-        if (ok)
-            for (size_t i = 0; i < m; i++) w->mf[i].lastq = NO_PEAK;
-    }
+             (w->eqlog = malloc(mq * sizeof *w->eqlog));
     return ok ? 0 : NPSW_ENOMEM;
-}
-
-/* The MF-family score of spectrum s from its accumulated pair-by-pair sums: the same quantities
- * npsw_score_pair() computes, summed in another order (so equal up to rounding). */
-static double mf_family_value(const npsw_lib *lib, const prepared *p, const scratch *w,
-                              const npsw_peaks *qp, npsw_score_kind kind, uint32_t s)
-{
-    const mf_state *f = &w->mf[s];
-    if (f->n1 == 0) return 0;
-    uint64_t off = lib->offsets[s], end = lib->offsets[s + 1];
-    double uu, ll;
-    if (kind == NPSW_SCORE_RMF) {
-        uu = f->xuu;
-        ll = p->lsuf[off] + f->xll;
-    } else if (kind == NPSW_SCORE_MF) {
-        uu = w->qsuf[0] + f->xuu;
-        ll = p->lsuf[off] + f->xll;
-    } else { /* wmf: from the higher of the two lowest m/z */
-        double qlo = qp->mz[0], llo = lib->mz[off];
-        if (llo > qlo) {
-            /* nominal m/z: the query's suffix sums by m/z are a table */
-            uu = (llo <= w->qmax ? w->qsuf_mz[(uint32_t)llo] : 0) + f->xuu;
-            ll = p->lsuf[off] + f->xll;
-        } else {
-            /* library peaks below the query's lowest m/z: few, so a scan beats a search */
-            uint64_t g = off;
-            while (g < end && lib->mz[g] < qlo) g++;
-            uu = w->qsuf[0] + f->xuu;
-            ll = (g < end ? p->lsuf[g] : 0) + f->xll;
-        }
-    }
-    if (!(uu > 0) || !(ll > 0)) return 0;
-    double t1 = f->acc * f->acc / (uu * ll);
-    if (t1 > 1) t1 = 1;
-    if (!(f->sm > 0)) return t1;
-    return (t1 * f->n1 + (f->srm / f->sm) * f->n2) / (f->n1 + f->n2);
 }
 
 static void sel_sift_down(uint32_t *h, uint32_t n, const cand *c, uint32_t i)
@@ -424,111 +325,12 @@ static void sel_sift_down(uint32_t *h, uint32_t n, const cand *c, uint32_t i)
     }
 }
 
-static void search_one_indexed(const npsw_lib *lib, const prepared *p, const npsw_spectrum *q,
-                               const npsw_search_opts *o, uint32_t nsel, scratch *w, topk *t,
-                               uint64_t *n_cand, uint64_t *n_scored)
+/* Score the nc candidates w->c (bounds >= their scores) until none left can beat the K-th
+ * best: the nsel most promising first, so the K-th score rises early, then every other one
+ * whose bound can still enter. */
+static void score_candidates(const npsw_lib *lib, const npsw_peaks *qp, const npsw_search_opts *o,
+                             uint32_t nsel, scratch *w, uint32_t nc, topk *t, uint64_t *n_scored)
 {
-    const npsw_nominal_index *x = &lib->idx;
-    npsw_peaks qp = query_peaks(q);
-    const double a = o->params.int_power, b = score_mz_power(o), thr = o->params.ignore_at_or_below;
-    const npsw_score_kind kind = o->score;
-    const int mff = is_mf_family(kind), rmf = kind == NPSW_SCORE_RMF;
-    double nq_all = 0;
-    w->qsuf[qp.n] = 0;
-    for (uint32_t i = qp.n; i-- > 0;) {
-        w->wq[i] = npsw_weight(qp.in[i], qp.mz[i], a, b);
-        nq_all += w->wq[i] * w->wq[i];
-        w->qsuf[i] = w->qsuf[i + 1] + (qp.in[i] > thr ? w->wq[i] * w->wq[i] : 0);
-    }
-    if (kind == NPSW_SCORE_WMF) {
-        /* query m/z beyond the library's range never match; the table stops at max_mz + 1 */
-        w->qmax = qp.n ? qp.mz[qp.n - 1] : 0;
-        if (w->qmax > x->max_mz + 1) w->qmax = x->max_mz + 1;
-        uint32_t i = 0;
-        for (uint32_t m = 0; m <= (uint32_t)w->qmax; m++) {
-            while (i < qp.n && qp.mz[i] < m) i++;
-            w->qsuf_mz[m] = w->qsuf[i];
-        }
-    }
-    w->cq[0] = 0;
-    for (uint32_t i = 0; i < qp.n; i++) {
-        w->cq[i + 1] = w->cq[i] + (qp.in[i] > thr);
-        w->rq[i] = sqrt((double)qp.in[i]);
-    }
-    if (kind == NPSW_SCORE_ENTROPY) {
-        npsw_entropy_weights(qp.in, qp.n, w->eq);
-        for (uint32_t i = 0; i < qp.n; i++)
-            w->eqlog[i] = w->eq[i] > 0 ? w->eq[i] * log2(w->eq[i]) : 0;
-    }
-    /* 1. walk the postings of the query's bins in ascending m/z */
-    uint32_t nt = 0;
-    for (uint32_t i = 0; i < qp.n; i++) {
-        double m = qp.mz[i];
-        if (m < 0 || m > x->max_mz) continue;
-        uint32_t bin = (uint32_t)m;
-        const double iq = qp.in[i], wq = w->wq[i];
-        for (uint64_t k = x->bin_start[bin]; k < x->bin_start[bin + 1]; k++) {
-            uint32_t s = x->spec[k];
-            if (w->shared[s]++ == 0) w->touched[nt++] = s;
-            if (!mff) {
-                if (kind == NPSW_SCORE_COSINE) {
-                    w->acc[s] += wq * p->w[k];
-                } else { /* the pair term of npsw_entropy_pair_term() with a log2 a, b log2 b
-                            precomputed: one log2 per posting */
-                    double ab = w->eq[i] + p->e[k];
-                    w->acc[s] += (ab * log2(ab) - w->eqlog[i] - p->elog[k]) / 2;
-                }
-                continue;
-            }
-            const double il = x->in[k], wl = p->w[k];
-            if (!(iq > thr || il > thr)) continue; /* both ignored: no effect at all */
-            mf_state *f = &w->mf[s];
-            const uint32_t cl = p->cl[k];
-            f->n1++;
-            f->acc += wq * wl;
-            if (rmf || iq <= thr) f->xuu += wq * wq;
-            if (il <= thr) f->xll += wl * wl;
-            uint32_t pq = f->lastq;
-            /* a counted peak in only one spectrum between this pair and the previous one breaks
-             * the chain; RMF does not count query-only peaks */
-            if (pq != NO_PEAK && cl == f->prev_cl && (rmf || w->cq[i] == w->cq[pq + 1])) {
-                double num = w->rq[i] * f->prev_rl, den = w->rq[pq] * p->rl[k];
-                if (num > 0 && den > 0) {
-                    f->srm += m * (num < den ? num / den : den / num);
-                    f->sm += m;
-                    f->n2++;
-                }
-            }
-            f->lastq = i;
-            f->prev_rl = p->rl[k];
-            f->prev_cl = cl + (il > thr);
-        }
-    }
-    /* 2. values (near-exact: only the summation order differs), reset as we go */
-    uint32_t nc = 0;
-    uint32_t min_matched = o->min_matched ? o->min_matched : 1;
-    for (uint32_t k = 0; k < nt; k++) {
-        uint32_t s = w->touched[k];
-        double v;
-        if (mff) {
-            v = mf_family_value(lib, p, w, &qp, kind, s);
-            memset(&w->mf[s], 0, sizeof w->mf[s]);
-            w->mf[s].lastq = NO_PEAK;
-        } else if (kind == NPSW_SCORE_COSINE) {
-            double den = nq_all * p->nl_all[s];
-            v = den > 0 ? w->acc[s] / sqrt(den) : 0;
-        } else {
-            v = w->acc[s];
-        }
-        /* leave room for rounding: the reported score comes from npsw_score_pair() */
-        double bnd = v * (1 + 1e-9) + 1e-12;
-        if (v > 0 && w->shared[s] >= min_matched && precursor_ok(lib, s, q, o->precursor_tol_da))
-            w->c[nc++] = (cand){bnd, s};
-        w->acc[s] = 0;
-        w->shared[s] = 0;
-    }
-    *n_cand += nc;
-    /* 3. score the nsel most promising first, so the K-th score rises early */
     uint32_t ns = 0;
     for (uint32_t k = 0; k < nc; k++) {
         if (ns < nsel) {
@@ -550,17 +352,101 @@ static void search_one_indexed(const npsw_lib *lib, const prepared *p, const nps
     for (uint32_t k = 0; k < ns; k++) {
         cand *c = &w->c[w->sel[k]];
         if (topk_may_enter(t, c->bound)) {
-            score_one(lib, c->s, &qp, o, 0, t);
+            score_one(lib, c->s, qp, o, 0, t);
             ++*n_scored;
         }
         c->bound = -1; /* done */
     }
-    /* 4. everything else whose bound can still beat the K-th score */
     for (uint32_t k = 0; k < nc; k++) {
         if (w->c[k].bound < 0 || !topk_may_enter(t, w->c[k].bound)) continue;
-        score_one(lib, w->c[k].s, &qp, o, 0, t);
+        score_one(lib, w->c[k].s, qp, o, 0, t);
         ++*n_scored;
     }
+}
+
+/* MF family, query j of the batch just summed (search_mf.c): exact scoring of candidates. */
+static void search_one_mf(const npsw_lib *lib, uint32_t j, const npsw_spectrum *q,
+                          const npsw_search_opts *o, uint32_t nsel, scratch *w, topk *t,
+                          uint64_t *n_cand, uint64_t *n_scored)
+{
+    npsw_peaks qp = query_peaks(q);
+    int64_t nm;
+    const npsw_mfx_cand *mc = npsw_mfx_result(w->mfw, j, &nm);
+    if (nm < 0) { /* the query cannot use the index: score every spectrum */
+        for (uint64_t s = 0; s < lib->n; s++)
+            if (precursor_ok(lib, s, q, o->precursor_tol_da)) score_one(lib, s, &qp, o, 0, t);
+        *n_cand += lib->n;
+        *n_scored += lib->n;
+        return;
+    }
+    uint32_t nc = 0, min_matched = o->min_matched ? o->min_matched : 1;
+    for (int64_t k = 0; k < nm; k++)
+        if (mc[k].shared >= min_matched && precursor_ok(lib, mc[k].s, q, o->precursor_tol_da))
+            w->c[nc++] = (cand){mc[k].bound, mc[k].s};
+    *n_cand += nc;
+    score_candidates(lib, &qp, o, nsel, w, nc, t, n_scored);
+}
+
+/* Cosine and entropy: walk the postings of the query's bins, accumulating each touched
+ * spectrum's score itself (up to rounding), then score candidates exactly. */
+static void search_one_indexed(const npsw_lib *lib, const prepared *p, const npsw_spectrum *q,
+                               const npsw_search_opts *o, uint32_t nsel, scratch *w, topk *t,
+                               uint64_t *n_cand, uint64_t *n_scored)
+{
+    const npsw_nominal_index *x = &lib->idx;
+    npsw_peaks qp = query_peaks(q);
+    const double a = o->params.int_power, b = score_mz_power(o);
+    const npsw_score_kind kind = o->score;
+    double nq_all = 0;
+    for (uint32_t i = 0; i < qp.n; i++) {
+        w->wq[i] = npsw_weight(qp.in[i], qp.mz[i], a, b);
+        nq_all += w->wq[i] * w->wq[i];
+    }
+    if (kind == NPSW_SCORE_ENTROPY) {
+        npsw_entropy_weights(qp.in, qp.n, w->eq);
+        for (uint32_t i = 0; i < qp.n; i++)
+            w->eqlog[i] = w->eq[i] > 0 ? w->eq[i] * log2(w->eq[i]) : 0;
+    }
+    /* 1. walk the postings of the query's bins */
+    uint32_t nt = 0;
+    for (uint32_t i = 0; i < qp.n; i++) {
+        double m = qp.mz[i];
+        if (m < 0 || m > x->max_mz) continue;
+        uint32_t bin = (uint32_t)m;
+        const double wq = w->wq[i];
+        for (uint64_t k = x->bin_start[bin]; k < x->bin_start[bin + 1]; k++) {
+            uint32_t s = x->spec[k];
+            if (w->shared[s]++ == 0) w->touched[nt++] = s;
+            if (kind == NPSW_SCORE_COSINE) {
+                w->acc[s] += wq * p->w[k];
+            } else { /* the pair term of npsw_entropy_pair_term() with a log2 a, b log2 b
+                        precomputed: one log2 per posting */
+                double ab = w->eq[i] + p->e[k];
+                w->acc[s] += (ab * log2(ab) - w->eqlog[i] - p->elog[k]) / 2;
+            }
+        }
+    }
+    /* 2. values (near-exact: only the summation order differs), reset as we go */
+    uint32_t nc = 0;
+    uint32_t min_matched = o->min_matched ? o->min_matched : 1;
+    for (uint32_t k = 0; k < nt; k++) {
+        uint32_t s = w->touched[k];
+        double v;
+        if (kind == NPSW_SCORE_COSINE) {
+            double den = nq_all * p->nl_all[s];
+            v = den > 0 ? w->acc[s] / sqrt(den) : 0;
+        } else {
+            v = w->acc[s];
+        }
+        /* leave room for rounding: the reported score comes from npsw_score_pair() */
+        double bnd = v * (1 + 1e-9) + 1e-12;
+        if (v > 0 && w->shared[s] >= min_matched && precursor_ok(lib, s, q, o->precursor_tol_da))
+            w->c[nc++] = (cand){bnd, s};
+        w->acc[s] = 0;
+        w->shared[s] = 0;
+    }
+    *n_cand += nc;
+    score_candidates(lib, &qp, o, nsel, w, nc, t, n_scored);
 }
 
 int npsw_search(const npsw_lib *lib, const npsw_spectrum *queries, size_t nq,
@@ -583,7 +469,10 @@ int npsw_search(const npsw_lib *lib, const npsw_spectrum *queries, size_t nq,
         return rc;
     }
     prepared p;
-    if (prepare(lib, &o, &p) < 0) {
+    memset(&p, 0, sizeof p);
+    npsw_mfx *mfx = NULL;
+    const int mff = is_mf_family(o.score), level = npsw_simd_level();
+    if (mff ? npsw_mfx_new(lib, &o, &mfx) < 0 : prepare(lib, &o, &p) < 0) {
         prepared_free(&p);
         return npsw_err_set(err, NPSW_ENOMEM, NULL, 0, "out of memory preparing the search");
     }
@@ -597,28 +486,56 @@ int npsw_search(const npsw_lib *lib, const npsw_spectrum *queries, size_t nq,
 #pragma omp parallel num_threads(nthreads) reduction(+ : n_cand, n_scored)
     {
         scratch w;
-        int ok = scratch_alloc(&w, lib->n, max_q, nsel, is_mf_family(o.score), lib->idx.max_mz) == 0;
+        int ok = scratch_alloc(&w, lib->n, max_q, nsel, mfx) == 0;
         if (!ok) {
 #pragma omp atomic write
             failed = 1;
         }
-#pragma omp for schedule(dynamic, 8)
-        for (size_t qi = 0; qi < nq; qi++) {
-            topk t = {hits + qi * o.k, 0, o.k};
-            if (ok && queries[qi].n)
-                search_one_indexed(lib, &p, &queries[qi], &o, nsel, &w, &t, &n_cand, &n_scored);
-            nhits[qi] = topk_finish(&t, lib, &queries[qi], &o);
-            if (o.progress) {
-                uint64_t d;
+        if (mff) {
+            /* batches of MFX_BATCH queries share the passes over the dense bins */
+            const size_t nbatch = (nq + MFX_BATCH - 1) / MFX_BATCH;
+            npsw_peaks bq[MFX_BATCH];
+#pragma omp for schedule(dynamic, 1)
+            for (size_t bi = 0; bi < nbatch; bi++) {
+                size_t q0 = bi * MFX_BATCH, qn = nq - q0 < MFX_BATCH ? nq - q0 : MFX_BATCH;
+                for (size_t j = 0; j < qn; j++) bq[j] = query_peaks(&queries[q0 + j]);
+                if (ok) npsw_mfx_batch(mfx, w.mfw, bq, (uint32_t)qn, level);
+                for (size_t j = 0; j < qn; j++) {
+                    size_t qi = q0 + j;
+                    topk t = {hits + qi * o.k, 0, o.k};
+                    if (ok && queries[qi].n)
+                        search_one_mf(lib, (uint32_t)j, &queries[qi], &o, nsel, &w, &t, &n_cand,
+                                      &n_scored);
+                    nhits[qi] = topk_finish(&t, lib, &queries[qi], &o);
+                }
+                if (o.progress) {
+                    uint64_t d;
 #pragma omp atomic capture
-                d = ++done;
-                if (omp_get_thread_num() == 0 && (d % 64 == 0 || d == nq))
-                    o.progress(o.progress_user, d, nq);
+                    d = done += qn;
+                    if (omp_get_thread_num() == 0) o.progress(o.progress_user, d, nq);
+                }
+            }
+        } else {
+#pragma omp for schedule(dynamic, 8)
+            for (size_t qi = 0; qi < nq; qi++) {
+                topk t = {hits + qi * o.k, 0, o.k};
+                if (ok && queries[qi].n)
+                    search_one_indexed(lib, &p, &queries[qi], &o, nsel, &w, &t, &n_cand,
+                                       &n_scored);
+                nhits[qi] = topk_finish(&t, lib, &queries[qi], &o);
+                if (o.progress) {
+                    uint64_t d;
+#pragma omp atomic capture
+                    d = ++done;
+                    if (omp_get_thread_num() == 0 && (d % 64 == 0 || d == nq))
+                        o.progress(o.progress_user, d, nq);
+                }
             }
         }
         scratch_free(&w);
     }
     prepared_free(&p);
+    npsw_mfx_free(mfx);
     if (failed) return npsw_err_set(err, NPSW_ENOMEM, NULL, 0, "out of memory for search buffers");
     if (stats) {
         stats->n_queries = nq;

@@ -1,0 +1,653 @@
+/* search_mf.c - the MF-family sums of every library spectrum for one query (search_mf.h).
+ *
+ * Every quantity of the match factor is a sum over matched pairs once each pair knows whether
+ * it carries a ratio term: the pair at m/z m has one when both spectra have a peak at
+ * m' = max(previous counted query peak, previous counted library peak) (docs/algorithms.md,
+ * "Exact search"). So the pairs can be visited in any order, bin by bin:
+ *
+ *  - dense bins (peaks in at least 1/8 of the library): one lane per library spectrum, 15 bytes
+ *    (weight, two intensity ratios, and the distances to the previous counted peak and to the
+ *    one or two peaks at or below the threshold after it), added up by a branch-free kernel
+ *    that the compiler vectorises for AVX-512, AVX2 or plain C (picked at run time);
+ *  - all other postings (sparse bins, and lanes whose previous peaks are more than 63 m/z
+ *    away or that follow three or more peaks at or below the threshold) by an exact scalar walk.
+ *
+ * Sums are single precision; the bound adds a margin larger than their rounding error.
+ */
+#include "search_mf.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "library_internal.h"
+
+/* ---- SIMD level ------------------------------------------------------------------------- */
+
+int npsw_simd_level(void)
+{
+    int level = NPSW_SIMD_SCALAR;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) level = NPSW_SIMD_AVX2;
+    if (level == NPSW_SIMD_AVX2 && __builtin_cpu_supports("avx512f") &&
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+        level = NPSW_SIMD_AVX512;
+#endif
+    const char *e = getenv("NPSW_SIMD");
+    if (e && *e) {
+        int cap = !strcmp(e, "scalar") ? NPSW_SIMD_SCALAR
+                  : !strcmp(e, "avx2") ? NPSW_SIMD_AVX2
+                                       : NPSW_SIMD_AVX512;
+        if (cap < level) level = cap;
+    }
+    return level;
+}
+
+const char *npsw_simd_name(int level)
+{
+    return level == NPSW_SIMD_AVX512 ? "avx512" : level == NPSW_SIMD_AVX2 ? "avx2" : "scalar";
+}
+
+/* ---- layout ------------------------------------------------------------------------------ */
+
+#define LANE_PRESENT 0x80u /* the spectrum has a peak in this bin, handled by the lane */
+#define LANE_COUNTED 0x40u /* ... with an intensity above the threshold */
+#define LANE_DIST 0x3fu    /* m/z distance to the previous counted peak (0: none) */
+#define MAX_DIST 63
+
+/* scalar postings */
+#define XP_COUNTED 1u
+#define XP_UNCOUNTED_BEFORE 2u /* peaks at or below the threshold between pl and this one */
+#define XP_UNCOUNTED_MANY 4u   /* ... more than one */
+
+typedef struct xpost {
+    uint32_t s;    /* library spectrum */
+    uint32_t g;    /* global index of the library peak */
+    int32_t pl;    /* m/z of the previous counted peak of s (-1: none) */
+    int32_t pa;    /* m/z of the nearest peak at or below the threshold after pl (-1: none) */
+    uint32_t near; /* bit j: s has a peak at m/z m - 1 - j */
+    float w, lam, lam_a; /* weight; sqrt(I at pl) / sqrt(I); sqrt(I at pa) / sqrt(I) */
+    uint8_t fl;
+} xpost;
+
+struct npsw_mfx {
+    const npsw_lib *lib;
+    npsw_score_kind kind;
+    double a, b, thr;
+    uint64_t n;           /* library spectra = lanes per dense bin */
+    uint32_t max_mz;
+    uint32_t nd;          /* dense bins */
+    uint32_t *dense_of;   /* per nominal m/z: its dense bin or UINT32_MAX */
+    float *wl, *lam, *lam_a; /* nd x n */
+    uint8_t *code, *dpa, *dpa2;
+    uint64_t *xp_start;   /* per nominal m/z: its scalar postings xp[xp_start[m] .. [m+1]) */
+    xpost *xp;            /* ... in library order within a bin */
+    uint32_t nblk;        /* blocks of MFX_BLOCK library spectra */
+    uint64_t *xp_blk;     /* per m/z and block: first scalar posting of the block's spectra
+                             ((max_mz + 1) x (nblk + 1)) */
+    double *lsuf; /* per library peak: sum of w^2 over the counted peaks of its spectrum from this
+                     peak upwards */
+};
+
+/* One query of a batch. */
+typedef struct qslot {
+    const npsw_peaks *q;
+    int usable;     /* every m/z a whole number */
+    double *rq, *wq, *qsuf, *qsuf_mz;
+    int32_t *pq;    /* per peak: m/z of the previous counted query peak (-1: none) */
+    int32_t *qat;   /* per nominal m/z <= max_mz: query peak there (-1: none) */
+    double qmax;
+    npsw_mfx_cand *out;
+    uint32_t nout;
+} qslot;
+
+/* A query peak of the batch, for the walk bin by bin. */
+typedef struct qevent {
+    uint32_t bin, slot, i;
+} qevent;
+
+struct npsw_mfx_work {
+    qslot slot[MFX_BATCH];
+    float *sums; /* MFX_BATCH x 8 x MFX_BLOCK: per slot acc, srm, sm, xll, xuu, nuu, n2, nm
+                  (nuu: matched pairs with both sides at or below the threshold) */
+    qevent *ev;
+    uint32_t max_q;
+};
+
+enum { S_ACC, S_SRM, S_SM, S_XLL, S_XUU, S_NUU, S_N2, S_NM, S_COUNT };
+
+static float *sums_of(const npsw_mfx_work *w, uint32_t slot, int which)
+{
+    return w->sums + ((size_t)slot * S_COUNT + (size_t)which) * MFX_BLOCK;
+}
+
+typedef struct dense_args {
+    uint32_t n;
+    const float *wl, *lam, *lam_a;
+    const uint8_t *code, *dpa, *dpa2;
+    const float *tab, *tabc;
+    float wq, xuu_add, kap, mz;
+    int qc, dq, rmf, simple;
+    float *acc, *srm, *sm, *xll, *xuu, *nuu, *n2, *nm;
+} dense_args;
+
+/* the loops have no dependence between lanes (restrict pointers, one spectrum per lane) */
+#if defined(__GNUC__) && !defined(__clang__)
+#define NPSW_IVDEP _Pragma("GCC ivdep")
+#else
+#define NPSW_IVDEP
+#endif
+
+#define KERNEL_NAME dense_scalar
+#if defined(__GNUC__) && !defined(__clang__)
+#define KERNEL_ATTR __attribute__((optimize("no-tree-vectorize"))) /* the plain reference path */
+#else
+#define KERNEL_ATTR
+#endif
+#include "search_mf_kernel.h"
+#undef KERNEL_NAME
+#undef KERNEL_ATTR
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HAVE_X86_KERNELS 1
+#define KERNEL_NAME dense_avx2
+#define KERNEL_ATTR __attribute__((target("avx2,fma")))
+#include "search_mf_kernel.h"
+#undef KERNEL_NAME
+#undef KERNEL_ATTR
+#define KERNEL_NAME dense_avx512
+#if defined(__clang__)
+#define KERNEL_ATTR __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+#else /* GCC would use 256-bit vectors on some CPUs; 512 measured faster here */
+#define KERNEL_ATTR \
+    __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma,prefer-vector-width=512")))
+#endif
+#include "search_mf_kernel.h"
+#undef KERNEL_NAME
+#undef KERNEL_ATTR
+#endif
+
+static void dense_run(int level, const dense_args *g)
+{
+#ifdef HAVE_X86_KERNELS
+    if (level == NPSW_SIMD_AVX512)
+        dense_avx512(g);
+    else if (level == NPSW_SIMD_AVX2)
+        dense_avx2(g);
+    else
+        dense_scalar(g);
+#else
+    (void)level;
+    dense_scalar(g);
+#endif
+}
+
+/* ---- building ---------------------------------------------------------------------------- */
+
+void npsw_mfx_free(npsw_mfx *x)
+{
+    if (!x) return;
+    free(x->dense_of);
+    free(x->wl);
+    free(x->lam);
+    free(x->lam_a);
+    free(x->code);
+    free(x->dpa);
+    free(x->dpa2);
+    free(x->xp_start);
+    free(x->xp);
+    free(x->xp_blk);
+    free(x->lsuf);
+    free(x);
+}
+
+/* What the walk over one spectrum's peaks knows at peak k. */
+typedef struct peak_ctx {
+    int32_t pl;        /* previous counted peak (-1) */
+    double pl_root;
+    int nunc;          /* peaks at or below the threshold since pl (or the start) */
+    int32_t pa, pa2;   /* the nearest and second nearest of those (-1) */
+    double pa_root;
+} peak_ctx;
+
+static int lane_ok(const peak_ctx *c, int32_t m)
+{
+    if (c->pl >= 0 && m - c->pl > MAX_DIST) return 0;
+    if (c->nunc > 2) return 0;
+    if (c->nunc >= 1 && m - c->pa > MAX_DIST) return 0;
+    if (c->nunc >= 2 && m - c->pa2 > MAX_DIST) return 0;
+    return 1;
+}
+
+int npsw_mfx_new(const npsw_lib *lib, const npsw_search_opts *o, npsw_mfx **out)
+{
+    *out = NULL;
+    npsw_mfx *x = calloc(1, sizeof *x);
+    if (!x) return NPSW_ENOMEM;
+    const npsw_nominal_index *ix = &lib->idx;
+    const uint64_t n = lib->n, np = lib->n_peaks;
+    x->lib = lib;
+    x->kind = o->score;
+    x->a = o->params.int_power;
+    x->b = o->score == NPSW_SCORE_WMF ? o->params.wmf_mz_power : o->params.mz_power;
+    x->thr = o->params.ignore_at_or_below;
+    x->n = n;
+    x->max_mz = ix->max_mz;
+    const uint32_t nb = ix->max_mz + 1;
+    x->dense_of = malloc(nb * sizeof *x->dense_of);
+    x->xp_start = calloc((size_t)nb + 1, sizeof *x->xp_start);
+    x->lsuf = malloc((np ? np : 1) * sizeof *x->lsuf);
+    if (!x->dense_of || !x->xp_start || !x->lsuf) goto nomem;
+    for (uint32_t m = 0; m < nb; m++) {
+        uint64_t occ = ix->bin_start[m + 1] - ix->bin_start[m];
+        x->dense_of[m] = (n >= 8 && occ * 8 >= n) ? x->nd++ : UINT32_MAX;
+    }
+    size_t lanes = (size_t)x->nd * n;
+    if (lanes) {
+        /* zeros in absent lanes: the kernels multiply them by 0 and must not meet a NaN */
+        x->wl = calloc(lanes, sizeof *x->wl);
+        x->lam = calloc(lanes, sizeof *x->lam);
+        x->lam_a = calloc(lanes, sizeof *x->lam_a);
+        x->code = calloc(lanes, 1);
+        x->dpa = calloc(lanes, 1);
+        x->dpa2 = calloc(lanes, 1);
+        if (!x->wl || !x->lam || !x->lam_a || !x->code || !x->dpa || !x->dpa2) goto nomem;
+    }
+    const double a = x->a, b = x->b, thr = x->thr;
+    /* two passes over the peaks: count the scalar postings per bin, then fill */
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            uint64_t tot = 0;
+            for (uint32_t m = 0; m <= nb; m++) {
+                uint64_t c = x->xp_start[m];
+                x->xp_start[m] = tot;
+                tot += c;
+            }
+            x->xp = malloc((tot ? tot : 1) * sizeof *x->xp);
+            if (!x->xp) goto nomem;
+        }
+        for (uint64_t s = 0; s < n; s++) {
+            peak_ctx c = {-1, 0, 0, -1, -1, 0};
+            uint32_t near = 0; /* bit j: a peak at m/z (current) - 1 - j, updated per peak */
+            int32_t last = -1;
+            for (uint64_t k = lib->offsets[s]; k < lib->offsets[s + 1]; k++) {
+                const int32_t m = (int32_t)lib->mz[k];
+                const double in = lib->in[k], root = sqrt(in);
+                const int counted = in > thr;
+                if (last >= 0) {
+                    uint32_t d = (uint32_t)(m - last);
+                    near = (d < 32 ? near << d : 0) | (d <= 32 ? 1u << (d - 1) : 0);
+                }
+                const uint32_t dn = x->dense_of[m];
+                if (pass == 1) {
+                    const float w = (float)npsw_weight(in, m, a, b);
+                    const float lam = c.pl >= 0 ? (float)(c.pl_root / root) : 0;
+                    const float lam_a = c.nunc ? (float)(c.pa_root / root) : 0;
+                    if (dn != UINT32_MAX && lane_ok(&c, m)) {
+                        size_t at = (size_t)dn * n + s;
+                        x->wl[at] = w;
+                        x->lam[at] = lam;
+                        x->lam_a[at] = lam_a;
+                        x->code[at] = (uint8_t)(LANE_PRESENT | (counted ? LANE_COUNTED : 0) |
+                                                (c.pl >= 0 ? (uint32_t)(m - c.pl) : 0));
+                        x->dpa[at] = (uint8_t)(c.nunc >= 1 ? m - c.pa : 0);
+                        x->dpa2[at] = (uint8_t)(c.nunc >= 2 ? m - c.pa2 : 0);
+                    } else {
+                        xpost *p = &x->xp[x->xp_start[m]++];
+                        p->s = (uint32_t)s;
+                        p->g = (uint32_t)k;
+                        p->pl = c.pl;
+                        p->pa = c.nunc ? c.pa : -1;
+                        p->near = near;
+                        p->w = w;
+                        p->lam = lam;
+                        p->lam_a = lam_a;
+                        p->fl = (uint8_t)((counted ? XP_COUNTED : 0) |
+                                          (c.nunc ? XP_UNCOUNTED_BEFORE : 0) |
+                                          (c.nunc > 1 ? XP_UNCOUNTED_MANY : 0));
+                    }
+                } else if (dn == UINT32_MAX || !lane_ok(&c, m)) {
+                    x->xp_start[m]++;
+                }
+                if (counted) {
+                    c.pl = m;
+                    c.pl_root = root;
+                    c.nunc = 0;
+                    c.pa = c.pa2 = -1;
+                } else {
+                    c.nunc++;
+                    c.pa2 = c.pa;
+                    c.pa = m;
+                    c.pa_root = root;
+                }
+                last = m;
+            }
+        }
+    }
+    /* pass 1 advanced each start to the next bin's: shift back */
+    for (uint32_t m = nb; m > 0; m--) x->xp_start[m] = x->xp_start[m - 1];
+    x->xp_start[0] = 0;
+    x->nblk = (uint32_t)((n + MFX_BLOCK - 1) / MFX_BLOCK);
+    x->xp_blk = malloc((size_t)nb * (x->nblk + 1) * sizeof *x->xp_blk);
+    if (!x->xp_blk) goto nomem;
+    for (uint32_t m = 0; m < nb; m++) {
+        uint64_t k = x->xp_start[m], *row = x->xp_blk + (size_t)m * (x->nblk + 1);
+        for (uint32_t bk = 0; bk <= x->nblk; bk++) {
+            uint64_t s0 = (uint64_t)bk * MFX_BLOCK;
+            while (k < x->xp_start[m + 1] && x->xp[k].s < s0) k++;
+            row[bk] = k;
+        }
+    }
+    for (uint64_t s = 0; s < n; s++) {
+        double acc = 0;
+        for (uint64_t k = lib->offsets[s + 1]; k-- > lib->offsets[s];) {
+            double w = npsw_weight(lib->in[k], lib->mz[k], a, b);
+            if (lib->in[k] > thr) acc += w * w;
+            x->lsuf[k] = acc;
+        }
+    }
+    *out = x;
+    return 0;
+nomem:
+    npsw_mfx_free(x);
+    return NPSW_ENOMEM;
+}
+
+void npsw_mfx_work_free(npsw_mfx_work *w)
+{
+    if (!w) return;
+    for (uint32_t j = 0; j < MFX_BATCH; j++) {
+        qslot *q = &w->slot[j];
+        free(q->rq);
+        free(q->wq);
+        free(q->qsuf);
+        free(q->qsuf_mz);
+        free(q->pq);
+        free(q->qat);
+        free(q->out);
+    }
+    free(w->sums);
+    free(w->ev);
+    free(w);
+}
+
+npsw_mfx_work *npsw_mfx_work_new(const npsw_mfx *x, uint32_t max_q)
+{
+    npsw_mfx_work *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    size_t n = x->n ? x->n : 1, mq = (size_t)max_q + 1, nb = (size_t)x->max_mz + 2;
+    int ok = (w->sums = calloc((size_t)MFX_BATCH * S_COUNT * MFX_BLOCK, sizeof(float))) &&
+             (w->ev = malloc((size_t)MFX_BATCH * mq * sizeof *w->ev));
+    for (uint32_t j = 0; ok && j < MFX_BATCH; j++) {
+        qslot *q = &w->slot[j];
+        ok = (q->rq = malloc(mq * sizeof *q->rq)) && (q->wq = malloc(mq * sizeof *q->wq)) &&
+             (q->qsuf = malloc(mq * sizeof *q->qsuf)) &&
+             (q->qsuf_mz = malloc(nb * sizeof *q->qsuf_mz)) &&
+             (q->pq = malloc(mq * sizeof *q->pq)) && (q->qat = malloc(nb * sizeof *q->qat)) &&
+             (q->out = malloc(n * sizeof *q->out));
+        if (ok)
+            for (size_t i = 0; i < nb; i++) q->qat[i] = -1;
+    }
+    if (!ok) {
+        npsw_mfx_work_free(w);
+        return NULL;
+    }
+    w->max_q = max_q;
+    return w;
+}
+
+/* ---- one query --------------------------------------------------------------------------- */
+
+/* MF, WMF, scalar posting whose query has its previous counted peak pq above the library's,
+ * the library having peaks at or below the threshold in between: R when one of them is at
+ * pq (1, an upper bound of the term, when its intensity is not at hand), else 0. */
+static double mf_ratio_uncounted(const npsw_mfx *x, const xpost *p, double m, int32_t pq,
+                                 double kap)
+{
+    if (p->pa == pq) return kap * p->lam_a;
+    if (p->pa < pq || !(p->fl & XP_UNCOUNTED_MANY)) return 0;
+    uint32_t gap = (uint32_t)(m - pq) - 1;
+    if (gap < 32) return (p->near >> gap & 1) ? 1 : 0;
+    const npsw_lib *lib = x->lib;
+    uint64_t lo = lib->offsets[p->s], g = p->g;
+    while (g-- > lo && lib->mz[g] > pq) {}
+    if (g + 1 > lo && lib->mz[g] == pq)
+        return kap * sqrt((double)lib->in[g]) / sqrt((double)lib->in[p->g]);
+    return 0;
+}
+
+/* RMF, scalar posting after peaks at or below the threshold: R of the last pair in [pl, m)
+ * with a side above the threshold (query-only peaks do not break the chain), or 0. */
+static double rmf_ratio_slow(const npsw_mfx *x, const qslot *w, const npsw_peaks *q,
+                             const xpost *p, uint32_t i)
+{
+    const npsw_lib *lib = x->lib;
+    uint64_t lo = lib->offsets[p->s], g = p->g;
+    double rl_m = sqrt((double)lib->in[p->g]);
+    while (g-- > lo) {
+        int32_t at = (int32_t)lib->mz[g];
+        int32_t j = at >= 0 && (uint32_t)at <= x->max_mz ? w->qat[at] : -1;
+        if (j >= 0 && (q->in[j] > x->thr || lib->in[g] > x->thr))
+            return (w->rq[i] * sqrt((double)lib->in[g])) / (w->rq[j] * rl_m);
+        if (lib->in[g] > x->thr) return 0;
+    }
+    return 0;
+}
+
+/* The MF-family score of spectrum s from its sums at t (npsw_score_pair()'s quantities). */
+static double mf_value(const npsw_mfx *x, const npsw_mfx_work *w, const qslot *qs, uint32_t j,
+                       uint64_t s, uint32_t t)
+{
+    const npsw_lib *lib = x->lib;
+    const npsw_peaks *q = qs->q;
+    uint64_t off = lib->offsets[s], end = lib->offsets[s + 1];
+    const double xuu = sums_of(w, j, S_XUU)[t], xll = sums_of(w, j, S_XLL)[t];
+    double uu, ll;
+    if (x->kind == NPSW_SCORE_RMF) {
+        uu = xuu;
+        ll = x->lsuf[off] + xll;
+    } else if (x->kind == NPSW_SCORE_MF) {
+        uu = qs->qsuf[0] + xuu;
+        ll = x->lsuf[off] + xll;
+    } else { /* wmf: from the higher of the two lowest m/z */
+        double qlo = q->mz[0], llo = lib->mz[off];
+        if (llo > qlo) {
+            uu = (llo <= qs->qmax ? qs->qsuf_mz[(uint32_t)llo] : 0) + xuu;
+            ll = x->lsuf[off] + xll;
+        } else {
+            uint64_t g = off;
+            while (g < end && lib->mz[g] < qlo) g++;
+            uu = qs->qsuf[0] + xuu;
+            ll = (g < end ? x->lsuf[g] : 0) + xll;
+        }
+    }
+    if (!(uu > 0) || !(ll > 0)) return 0;
+    double acc = sums_of(w, j, S_ACC)[t];
+    double t1 = acc * acc / (uu * ll);
+    if (t1 > 1) t1 = 1;
+    double n1 = sums_of(w, j, S_NM)[t] - sums_of(w, j, S_NUU)[t], n2 = sums_of(w, j, S_N2)[t];
+    double sm = sums_of(w, j, S_SM)[t], srm = sums_of(w, j, S_SRM)[t];
+    if (!(sm > 0)) return t1;
+    return (t1 * n1 + (srm / sm) * n2) / (n1 + n2);
+}
+
+/* The query's weights, suffix sums, previous counted peaks and peaks by m/z. */
+static void slot_prepare(const npsw_mfx *x, qslot *w, const npsw_peaks *q)
+{
+    const double a = x->a, b = x->b, thr = x->thr;
+    w->q = q;
+    w->nout = 0;
+    w->usable = 1;
+    for (uint32_t i = 0; i < q->n; i++)
+        if (q->mz[i] != floor(q->mz[i]) || q->mz[i] < 0) w->usable = 0;
+    if (!w->usable) return;
+    w->qsuf[q->n] = 0;
+    for (uint32_t i = q->n; i-- > 0;) {
+        w->wq[i] = npsw_weight(q->in[i], q->mz[i], a, b);
+        w->qsuf[i] = w->qsuf[i + 1] + (q->in[i] > thr ? w->wq[i] * w->wq[i] : 0);
+    }
+    if (x->kind == NPSW_SCORE_WMF) {
+        w->qmax = q->n ? q->mz[q->n - 1] : 0;
+        if (w->qmax > x->max_mz + 1) w->qmax = x->max_mz + 1;
+        uint32_t i = 0;
+        for (uint32_t m = 0; m <= (uint32_t)w->qmax; m++) {
+            while (i < q->n && q->mz[i] < m) i++;
+            w->qsuf_mz[m] = w->qsuf[i];
+        }
+    }
+    int32_t prev = -1;
+    for (uint32_t i = 0; i < q->n; i++) {
+        w->rq[i] = sqrt((double)q->in[i]);
+        w->pq[i] = prev;
+        if (q->mz[i] <= x->max_mz) w->qat[(uint32_t)q->mz[i]] = (int32_t)i;
+        if (q->in[i] > thr) prev = (int32_t)q->mz[i];
+    }
+}
+
+static void slot_release(const npsw_mfx *x, qslot *w)
+{
+    if (!w->usable) return;
+    for (uint32_t i = 0; i < w->q->n; i++)
+        if (w->q->mz[i] <= x->max_mz) w->qat[(uint32_t)w->q->mz[i]] = -1;
+}
+
+static int ev_cmp(const void *a, const void *b)
+{
+    const qevent *x = a, *y = b;
+    if (x->bin != y->bin) return x->bin < y->bin ? -1 : 1;
+    return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+/* Query peak e's sums over the block's spectra [b0, b0 + bn). */
+static void add_peak(const npsw_mfx *x, npsw_mfx_work *w, const qevent *e, uint64_t b0,
+                     uint32_t bn, uint32_t blk, int level)
+{
+    const qslot *qs = &w->slot[e->slot];
+    const npsw_peaks *q = qs->q;
+    const uint32_t i = e->i, bin = e->bin;
+    const double thr = x->thr, m = q->mz[i];
+    const int rmf = x->kind == NPSW_SCORE_RMF, qc = q->in[i] > thr;
+    const int32_t pq = qs->pq[i];
+    const double wq = qs->wq[i], rq = qs->rq[i];
+    const double kap = pq >= 0 ? rq / qs->rq[qs->qat[pq]] : 0;
+    const double xuu_add = (rmf || !qc) ? wq * wq : 0;
+    float *acc = sums_of(w, e->slot, S_ACC), *srm = sums_of(w, e->slot, S_SRM);
+    float *sm = sums_of(w, e->slot, S_SM), *xll = sums_of(w, e->slot, S_XLL);
+    float *xuu = sums_of(w, e->slot, S_XUU), *nuu = sums_of(w, e->slot, S_NUU);
+    float *n2 = sums_of(w, e->slot, S_N2), *nm = sums_of(w, e->slot, S_NM);
+    const uint32_t dn = x->dense_of[bin];
+    if (dn != UINT32_MAX) {
+        /* tab[d]: rq / rq of the query peak at m - d (MF, WMF: only up to the previous
+         * counted one; RMF: any); tabc[d]: the same for counted query peaks only. Not needed
+         * (simple) when the previous query peak is the previous counted one. */
+        float tab[MAX_DIST + 1], tabc[MAX_DIST + 1];
+        const int simple = !rmf && (pq >= 0 ? qs->qat[pq] == (int32_t)i - 1 : i == 0);
+        tab[0] = tabc[0] = 0;
+        for (int d = 1; !simple && d <= MAX_DIST; d++) {
+            int32_t at = (int32_t)bin - d;
+            int32_t j = at >= 0 ? qs->qat[at] : -1;
+            double v = j >= 0 ? rq / qs->rq[j] : 0;
+            tab[d] = (float)((rmf || pq < 0 || at >= pq) ? v : 0);
+            tabc[d] = (float)(j >= 0 && q->in[j] > thr ? v : 0);
+        }
+        int dq = pq < 0 ? 255 : ((int)bin - pq > MAX_DIST ? MAX_DIST + 1 : (int)bin - pq);
+        size_t at = (size_t)dn * x->n + b0;
+        dense_args g = {bn, x->wl + at, x->lam + at, x->lam_a + at, x->code + at,
+                        x->dpa + at, x->dpa2 + at, tab, tabc, (float)wq, (float)xuu_add,
+                        (float)kap, (float)m, qc, dq, rmf, simple, acc, srm, sm, xll, xuu, nuu, n2, nm};
+        dense_run(level, &g);
+    }
+    /* scalar postings: exact chain rules, see mf_ratio_uncounted / rmf_ratio_slow */
+    const uint64_t *row = x->xp_blk + (size_t)bin * (x->nblk + 1);
+    for (uint64_t k = row[blk]; k < row[blk + 1]; k++) {
+        const xpost *p = &x->xp[k];
+        const uint32_t t = (uint32_t)(p->s - b0);
+        nm[t] += 1;
+        const int lc = p->fl & XP_COUNTED;
+        if (!qc && !lc) {
+            nuu[t] += 1;
+            continue;
+        }
+        acc[t] += (float)(wq * p->w);
+        if (!lc) xll[t] += p->w * p->w;
+        xuu[t] += (float)xuu_add;
+        double R = 0;
+        const int32_t pl = p->pl;
+        if (rmf) {
+            if (!(p->fl & XP_UNCOUNTED_BEFORE)) {
+                int32_t j = pl >= 0 ? qs->qat[pl] : -1;
+                if (j >= 0) R = rq / qs->rq[j] * p->lam;
+            } else {
+                R = rmf_ratio_slow(x, qs, q, p, i);
+            }
+        } else if (pl == pq) {
+            if (pq >= 0) R = kap * p->lam;
+        } else if (pl > pq) {
+            int32_t j = qs->qat[pl];
+            if (j >= 0) R = rq / qs->rq[j] * p->lam;
+        } else if (p->fl & XP_UNCOUNTED_BEFORE) {
+            R = mf_ratio_uncounted(x, p, m, pq, kap);
+        }
+        if (R > 0) {
+            srm[t] += (float)(m * (R < 1 ? R : 1 / R));
+            sm[t] += (float)m;
+            n2[t] += 1;
+        }
+    }
+}
+
+int npsw_mfx_batch(const npsw_mfx *x, npsw_mfx_work *w, const npsw_peaks *qs, uint32_t nq,
+                   int level)
+{
+    const npsw_lib *lib = x->lib;
+    if (nq > MFX_BATCH) nq = MFX_BATCH;
+    uint32_t ne = 0;
+    for (uint32_t j = 0; j < nq; j++) {
+        qslot *sl = &w->slot[j];
+        slot_prepare(x, sl, &qs[j]);
+        if (!sl->usable) continue;
+        for (uint32_t i = 0; i < qs[j].n && qs[j].mz[i] <= x->max_mz; i++)
+            w->ev[ne++] = (qevent){(uint32_t)qs[j].mz[i], j, i};
+    }
+    /* bin by bin, so that a dense bin's lanes are read once for all queries with a peak there */
+    qsort(w->ev, ne, sizeof *w->ev, ev_cmp);
+    for (uint32_t blk = 0; blk < x->nblk; blk++) {
+        const uint64_t b0 = (uint64_t)blk * MFX_BLOCK;
+        const uint32_t bn = (uint32_t)(x->n - b0 < MFX_BLOCK ? x->n - b0 : MFX_BLOCK);
+        for (uint32_t k = 0; k < ne; k++) add_peak(x, w, &w->ev[k], b0, bn, blk, level);
+        /* values; reset the sums */
+        for (uint32_t j = 0; j < nq; j++) {
+            qslot *sl = &w->slot[j];
+            if (!sl->usable) continue;
+            float *nm = sums_of(w, j, S_NM), *nuu = sums_of(w, j, S_NUU);
+            for (uint32_t t = 0; t < bn; t++) {
+                if (nm[t] == 0) continue;
+                uint64_t s = b0 + t;
+                if (nm[t] > nuu[t]) {
+                    double v = mf_value(x, w, sl, j, s, t);
+                    if (v > 0) {
+                        /* single-precision sums: relative error below (terms) x 2^-23 each;
+                         * the margin covers four times that for both spectra's peaks */
+                        double terms = (double)sl->q->n +
+                                       (double)(lib->offsets[s + 1] - lib->offsets[s]);
+                        double rel = 4 * (terms + 8) * 1.2e-7;
+                        npsw_mfx_cand *c = &sl->out[sl->nout++];
+                        c->bound = v * (1 + rel) + 1e-9;
+                        c->s = (uint32_t)s;
+                        c->shared = (uint32_t)nm[t];
+                    }
+                }
+            }
+            for (int k = 0; k < S_COUNT; k++) memset(sums_of(w, j, k), 0, bn * sizeof(float));
+        }
+    }
+    for (uint32_t j = 0; j < nq; j++) slot_release(x, &w->slot[j]);
+    return (int)nq;
+}
+
+const npsw_mfx_cand *npsw_mfx_result(const npsw_mfx_work *w, uint32_t j, int64_t *n)
+{
+    const qslot *sl = &w->slot[j];
+    *n = sl->usable ? (int64_t)sl->nout : -1;
+    return sl->out;
+}
