@@ -495,11 +495,21 @@ int npsw_search(const npsw_lib *lib, const npsw_spectrum *queries, size_t nq,
             /* batches of MFX_BATCH queries share the passes over the dense bins */
             const size_t nbatch = (nq + MFX_BATCH - 1) / MFX_BATCH;
             npsw_peaks bq[MFX_BATCH];
+            double bprec[MFX_BATCH];
+            npsw_mfx_filter filt = {o.k, o.min_matched ? o.min_matched : 1, o.precursor_tol_da,
+                                    bprec};
 #pragma omp for schedule(dynamic, 1)
             for (size_t bi = 0; bi < nbatch; bi++) {
                 size_t q0 = bi * MFX_BATCH, qn = nq - q0 < MFX_BATCH ? nq - q0 : MFX_BATCH;
-                for (size_t j = 0; j < qn; j++) bq[j] = query_peaks(&queries[q0 + j]);
-                if (ok) npsw_mfx_batch(mfx, w.mfw, bq, (uint32_t)qn, level);
+                for (size_t j = 0; j < qn; j++) {
+                    bq[j] = query_peaks(&queries[q0 + j]);
+                    bprec[j] = queries[q0 + j].precursor_mz;
+                }
+                if (ok && npsw_mfx_batch(mfx, w.mfw, bq, (uint32_t)qn, &filt, level) < 0) {
+                    ok = 0;
+#pragma omp atomic write
+                    failed = 1;
+                }
                 for (size_t j = 0; j < qn; j++) {
                     size_t qi = q0 + j;
                     topk t = {hits + qi * o.k, 0, o.k};

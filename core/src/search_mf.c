@@ -66,7 +66,6 @@ typedef struct xpost {
     uint32_t g;    /* global index of the library peak */
     int32_t pl;    /* m/z of the previous counted peak of s (-1: none) */
     int32_t pa;    /* m/z of the nearest peak at or below the threshold after pl (-1: none) */
-    uint32_t near; /* bit j: s has a peak at m/z m - 1 - j */
     float w, lam, lam_a; /* weight; sqrt(I at pl) / sqrt(I); sqrt(I at pa) / sqrt(I) */
     uint8_t fl;
 } xpost;
@@ -79,7 +78,7 @@ struct npsw_mfx {
     uint32_t max_mz;
     uint32_t nd;          /* dense bins */
     uint32_t *dense_of;   /* per nominal m/z: its dense bin or UINT32_MAX */
-    float *wl, *lam, *lam_a; /* nd x n */
+    float *wl, *lam, *lam_a, *lam_a2; /* nd x n */
     uint8_t *code, *dpa, *dpa2;
     uint64_t *xp_start;   /* per nominal m/z: its scalar postings xp[xp_start[m] .. [m+1]) */
     xpost *xp;            /* ... in library order within a bin */
@@ -99,7 +98,9 @@ typedef struct qslot {
     int32_t *qat;   /* per nominal m/z <= max_mz: query peak there (-1: none) */
     double qmax;
     npsw_mfx_cand *out;
-    uint32_t nout;
+    uint32_t nout, cap;
+    double *lb;     /* min-heap of the k largest lower bounds of eligible candidates */
+    uint32_t nlb;
 } qslot;
 
 /* A query peak of the batch, for the walk bin by bin. */
@@ -124,7 +125,7 @@ static float *sums_of(const npsw_mfx_work *w, uint32_t slot, int which)
 
 typedef struct dense_args {
     uint32_t n;
-    const float *wl, *lam, *lam_a;
+    const float *wl, *lam, *lam_a, *lam_a2;
     const uint8_t *code, *dpa, *dpa2;
     const float *tab, *tabc;
     float wq, xuu_add, kap, mz;
@@ -191,6 +192,7 @@ void npsw_mfx_free(npsw_mfx *x)
     free(x->wl);
     free(x->lam);
     free(x->lam_a);
+    free(x->lam_a2);
     free(x->code);
     free(x->dpa);
     free(x->dpa2);
@@ -201,13 +203,26 @@ void npsw_mfx_free(npsw_mfx *x)
     free(x);
 }
 
+#define LANE_BYTES (4 * sizeof(float) + 3) /* wl, lam, lam_a, lam_a2, code, dpa, dpa2 */
+
+static const npsw_nominal_index *g_occ_index; /* for occ_desc (qsort has no context) */
+#pragma omp threadprivate(g_occ_index)
+
+static int occ_desc(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    uint64_t ox = g_occ_index->bin_start[x + 1] - g_occ_index->bin_start[x];
+    uint64_t oy = g_occ_index->bin_start[y + 1] - g_occ_index->bin_start[y];
+    return ox > oy ? -1 : ox < oy ? 1 : (x > y) - (x < y);
+}
+
 /* What the walk over one spectrum's peaks knows at peak k. */
 typedef struct peak_ctx {
     int32_t pl;        /* previous counted peak (-1) */
     double pl_root;
     int nunc;          /* peaks at or below the threshold since pl (or the start) */
     int32_t pa, pa2;   /* the nearest and second nearest of those (-1) */
-    double pa_root;
+    double pa_root, pa2_root;
 } peak_ctx;
 
 static int lane_ok(const peak_ctx *c, int32_t m)
@@ -238,20 +253,37 @@ int npsw_mfx_new(const npsw_lib *lib, const npsw_search_opts *o, npsw_mfx **out)
     x->xp_start = calloc((size_t)nb + 1, sizeof *x->xp_start);
     x->lsuf = malloc((np ? np : 1) * sizeof *x->lsuf);
     if (!x->dense_of || !x->xp_start || !x->lsuf) goto nomem;
+    /* dense bins: peaks in at least 1/8 of the library, the fullest first while their lanes take
+     * no more than the larger of 256 MiB and the peak data itself (m/z and intensity) */
+    uint32_t *order = malloc(nb * sizeof *order);
+    if (!order) goto nomem;
+    uint32_t ncand = 0;
     for (uint32_t m = 0; m < nb; m++) {
         uint64_t occ = ix->bin_start[m + 1] - ix->bin_start[m];
-        x->dense_of[m] = (n >= 8 && occ * 8 >= n) ? x->nd++ : UINT32_MAX;
+        x->dense_of[m] = UINT32_MAX;
+        if (n >= 8 && occ * 8 >= n) order[ncand++] = m;
     }
+    g_occ_index = ix;
+    qsort(order, ncand, sizeof *order, occ_desc);
+    const double budget = fmax(256.0 * 1024 * 1024, (double)np * (sizeof *lib->mz + sizeof *lib->in));
+    const double per_bin = (double)n * LANE_BYTES;
+    for (uint32_t r = 0; r < ncand && (double)(x->nd + 1) * per_bin <= budget; r++)
+        x->dense_of[order[r]] = 1; /* numbered in m/z order below */
+    free(order);
+    for (uint32_t m = 0; m < nb; m++)
+        if (x->dense_of[m] != UINT32_MAX) x->dense_of[m] = x->nd++;
     size_t lanes = (size_t)x->nd * n;
     if (lanes) {
         /* zeros in absent lanes: the kernels multiply them by 0 and must not meet a NaN */
         x->wl = calloc(lanes, sizeof *x->wl);
         x->lam = calloc(lanes, sizeof *x->lam);
         x->lam_a = calloc(lanes, sizeof *x->lam_a);
+        x->lam_a2 = calloc(lanes, sizeof *x->lam_a2);
         x->code = calloc(lanes, 1);
         x->dpa = calloc(lanes, 1);
         x->dpa2 = calloc(lanes, 1);
-        if (!x->wl || !x->lam || !x->lam_a || !x->code || !x->dpa || !x->dpa2) goto nomem;
+        if (!x->wl || !x->lam || !x->lam_a || !x->lam_a2 || !x->code || !x->dpa || !x->dpa2)
+            goto nomem;
     }
     const double a = x->a, b = x->b, thr = x->thr;
     /* two passes over the peaks: count the scalar postings per bin, then fill */
@@ -267,17 +299,11 @@ int npsw_mfx_new(const npsw_lib *lib, const npsw_search_opts *o, npsw_mfx **out)
             if (!x->xp) goto nomem;
         }
         for (uint64_t s = 0; s < n; s++) {
-            peak_ctx c = {-1, 0, 0, -1, -1, 0};
-            uint32_t near = 0; /* bit j: a peak at m/z (current) - 1 - j, updated per peak */
-            int32_t last = -1;
+            peak_ctx c = {-1, 0, 0, -1, -1, 0, 0};
             for (uint64_t k = lib->offsets[s]; k < lib->offsets[s + 1]; k++) {
                 const int32_t m = (int32_t)lib->mz[k];
                 const double in = lib->in[k], root = sqrt(in);
                 const int counted = in > thr;
-                if (last >= 0) {
-                    uint32_t d = (uint32_t)(m - last);
-                    near = (d < 32 ? near << d : 0) | (d <= 32 ? 1u << (d - 1) : 0);
-                }
                 const uint32_t dn = x->dense_of[m];
                 if (pass == 1) {
                     const float w = (float)npsw_weight(in, m, a, b);
@@ -288,6 +314,7 @@ int npsw_mfx_new(const npsw_lib *lib, const npsw_search_opts *o, npsw_mfx **out)
                         x->wl[at] = w;
                         x->lam[at] = lam;
                         x->lam_a[at] = lam_a;
+                        x->lam_a2[at] = c.nunc >= 2 ? (float)(c.pa2_root / root) : 0;
                         x->code[at] = (uint8_t)(LANE_PRESENT | (counted ? LANE_COUNTED : 0) |
                                                 (c.pl >= 0 ? (uint32_t)(m - c.pl) : 0));
                         x->dpa[at] = (uint8_t)(c.nunc >= 1 ? m - c.pa : 0);
@@ -298,7 +325,6 @@ int npsw_mfx_new(const npsw_lib *lib, const npsw_search_opts *o, npsw_mfx **out)
                         p->g = (uint32_t)k;
                         p->pl = c.pl;
                         p->pa = c.nunc ? c.pa : -1;
-                        p->near = near;
                         p->w = w;
                         p->lam = lam;
                         p->lam_a = lam_a;
@@ -317,10 +343,10 @@ int npsw_mfx_new(const npsw_lib *lib, const npsw_search_opts *o, npsw_mfx **out)
                 } else {
                     c.nunc++;
                     c.pa2 = c.pa;
+                    c.pa2_root = c.pa_root;
                     c.pa = m;
                     c.pa_root = root;
                 }
-                last = m;
             }
         }
     }
@@ -365,6 +391,7 @@ void npsw_mfx_work_free(npsw_mfx_work *w)
         free(q->pq);
         free(q->qat);
         free(q->out);
+        free(q->lb);
     }
     free(w->sums);
     free(w->ev);
@@ -375,7 +402,7 @@ npsw_mfx_work *npsw_mfx_work_new(const npsw_mfx *x, uint32_t max_q)
 {
     npsw_mfx_work *w = calloc(1, sizeof *w);
     if (!w) return NULL;
-    size_t n = x->n ? x->n : 1, mq = (size_t)max_q + 1, nb = (size_t)x->max_mz + 2;
+    size_t mq = (size_t)max_q + 1, nb = (size_t)x->max_mz + 2;
     int ok = (w->sums = calloc((size_t)MFX_BATCH * S_COUNT * MFX_BLOCK, sizeof(float))) &&
              (w->ev = malloc((size_t)MFX_BATCH * mq * sizeof *w->ev));
     for (uint32_t j = 0; ok && j < MFX_BATCH; j++) {
@@ -384,7 +411,8 @@ npsw_mfx_work *npsw_mfx_work_new(const npsw_mfx *x, uint32_t max_q)
              (q->qsuf = malloc(mq * sizeof *q->qsuf)) &&
              (q->qsuf_mz = malloc(nb * sizeof *q->qsuf_mz)) &&
              (q->pq = malloc(mq * sizeof *q->pq)) && (q->qat = malloc(nb * sizeof *q->qat)) &&
-             (q->out = malloc(n * sizeof *q->out));
+             (q->lb = malloc(NPSW_MAX_K * sizeof *q->lb));
+        q->cap = 0;
         if (ok)
             for (size_t i = 0; i < nb; i++) q->qat[i] = -1;
     }
@@ -400,14 +428,13 @@ npsw_mfx_work *npsw_mfx_work_new(const npsw_mfx *x, uint32_t max_q)
 
 /* MF, WMF, scalar posting whose query has its previous counted peak pq above the library's,
  * the library having peaks at or below the threshold in between: R when one of them is at
- * pq (1, an upper bound of the term, when its intensity is not at hand), else 0. */
+ * pq, else 0. */
 static double mf_ratio_uncounted(const npsw_mfx *x, const xpost *p, double m, int32_t pq,
                                  double kap)
 {
     if (p->pa == pq) return kap * p->lam_a;
     if (p->pa < pq || !(p->fl & XP_UNCOUNTED_MANY)) return 0;
-    uint32_t gap = (uint32_t)(m - pq) - 1;
-    if (gap < 32) return (p->near >> gap & 1) ? 1 : 0;
+    (void)m;
     const npsw_lib *lib = x->lib;
     uint64_t lo = lib->offsets[p->s], g = p->g;
     while (g-- > lo && lib->mz[g] > pq) {}
@@ -477,6 +504,7 @@ static void slot_prepare(const npsw_mfx *x, qslot *w, const npsw_peaks *q)
     const double a = x->a, b = x->b, thr = x->thr;
     w->q = q;
     w->nout = 0;
+    w->nlb = 0;
     w->usable = 1;
     for (uint32_t i = 0; i < q->n; i++)
         if (q->mz[i] != floor(q->mz[i]) || q->mz[i] < 0) w->usable = 0;
@@ -509,6 +537,14 @@ static void slot_release(const npsw_mfx *x, qslot *w)
     if (!w->usable) return;
     for (uint32_t i = 0; i < w->q->n; i++)
         if (w->q->mz[i] <= x->max_mz) w->qat[(uint32_t)w->q->mz[i]] = -1;
+}
+
+static int precursor_in(const npsw_lib *lib, uint64_t s, const npsw_mfx_filter *f, uint32_t j)
+{
+    double qp = f->precursor ? f->precursor[j] : 0;
+    if (f->precursor_tol <= 0 || !(qp > 0)) return 1;
+    double p = lib->precursor_mz[s];
+    return p > 0 && fabs(p - qp) <= f->precursor_tol;
 }
 
 static int ev_cmp(const void *a, const void *b)
@@ -552,7 +588,7 @@ static void add_peak(const npsw_mfx *x, npsw_mfx_work *w, const qevent *e, uint6
         }
         int dq = pq < 0 ? 255 : ((int)bin - pq > MAX_DIST ? MAX_DIST + 1 : (int)bin - pq);
         size_t at = (size_t)dn * x->n + b0;
-        dense_args g = {bn, x->wl + at, x->lam + at, x->lam_a + at, x->code + at,
+        dense_args g = {bn, x->wl + at, x->lam + at, x->lam_a + at, x->lam_a2 + at, x->code + at,
                         x->dpa + at, x->dpa2 + at, tab, tabc, (float)wq, (float)xuu_add,
                         (float)kap, (float)m, qc, dq, rmf, simple, acc, srm, sm, xll, xuu, nuu, n2, nm};
         dense_run(level, &g);
@@ -596,9 +632,60 @@ static void add_peak(const npsw_mfx *x, npsw_mfx_work *w, const qevent *e, uint6
     }
 }
 
-int npsw_mfx_batch(const npsw_mfx *x, npsw_mfx_work *w, const npsw_peaks *qs, uint32_t nq,
-                   int level)
+/* Keep the k largest lower bounds: a spectrum whose bound is below the k-th of them cannot be a
+ * hit. Returns that threshold (-1 while fewer than k). */
+static double lb_push(qslot *sl, uint32_t k, double lb)
 {
+    double *h = sl->lb;
+    if (sl->nlb < k) {
+        uint32_t i = sl->nlb++;
+        h[i] = lb;
+        while (i > 0 && h[(i - 1) / 2] > h[i]) {
+            double t = h[i];
+            h[i] = h[(i - 1) / 2];
+            h[(i - 1) / 2] = t;
+            i = (i - 1) / 2;
+        }
+    } else if (lb > h[0]) {
+        h[0] = lb;
+        for (uint32_t i = 0;;) {
+            uint32_t l = 2 * i + 1, r = l + 1, m = i;
+            if (l < k && h[l] < h[m]) m = l;
+            if (r < k && h[r] < h[m]) m = r;
+            if (m == i) break;
+            double t = h[i];
+            h[i] = h[m];
+            h[m] = t;
+            i = m;
+        }
+    }
+    return sl->nlb < k ? -1 : h[0];
+}
+
+/* Append a candidate, dropping those that fell below the threshold when the list is full. */
+static int out_push(qslot *sl, double theta, const npsw_mfx_cand *c)
+{
+    if (sl->nout == sl->cap) {
+        uint32_t keep = 0;
+        for (uint32_t i = 0; i < sl->nout; i++)
+            if (sl->out[i].bound >= theta) sl->out[keep++] = sl->out[i];
+        sl->nout = keep;
+        if (keep * 2 > sl->cap || sl->cap == 0) {
+            uint32_t ncap = sl->cap ? sl->cap * 2 : 1024;
+            npsw_mfx_cand *no = realloc(sl->out, (size_t)ncap * sizeof *no);
+            if (!no) return NPSW_ENOMEM;
+            sl->out = no;
+            sl->cap = ncap;
+        }
+    }
+    sl->out[sl->nout++] = *c;
+    return 0;
+}
+
+int npsw_mfx_batch(const npsw_mfx *x, npsw_mfx_work *w, const npsw_peaks *qs, uint32_t nq,
+                   const npsw_mfx_filter *f, int level)
+{
+    int rc = 0;
     const npsw_lib *lib = x->lib;
     if (nq > MFX_BATCH) nq = MFX_BATCH;
     uint32_t ne = 0;
@@ -623,7 +710,7 @@ int npsw_mfx_batch(const npsw_mfx *x, npsw_mfx_work *w, const npsw_peaks *qs, ui
             for (uint32_t t = 0; t < bn; t++) {
                 if (nm[t] == 0) continue;
                 uint64_t s = b0 + t;
-                if (nm[t] > nuu[t]) {
+                if (nm[t] > nuu[t] && nm[t] >= f->min_matched && precursor_in(lib, s, f, j)) {
                     double v = mf_value(x, w, sl, j, s, t);
                     if (v > 0) {
                         /* single-precision sums: relative error below (terms) x 2^-23 each;
@@ -631,10 +718,9 @@ int npsw_mfx_batch(const npsw_mfx *x, npsw_mfx_work *w, const npsw_peaks *qs, ui
                         double terms = (double)sl->q->n +
                                        (double)(lib->offsets[s + 1] - lib->offsets[s]);
                         double rel = 4 * (terms + 8) * 1.2e-7;
-                        npsw_mfx_cand *c = &sl->out[sl->nout++];
-                        c->bound = v * (1 + rel) + 1e-9;
-                        c->s = (uint32_t)s;
-                        c->shared = (uint32_t)nm[t];
+                        npsw_mfx_cand c = {v * (1 + rel) + 1e-9, (uint32_t)s, (uint32_t)nm[t]};
+                        double theta = lb_push(sl, f->k, v * (1 - rel) - 1e-9);
+                        if (c.bound >= theta && out_push(sl, theta, &c) < 0) rc = NPSW_ENOMEM;
                     }
                 }
             }
@@ -642,7 +728,7 @@ int npsw_mfx_batch(const npsw_mfx *x, npsw_mfx_work *w, const npsw_peaks *qs, ui
         }
     }
     for (uint32_t j = 0; j < nq; j++) slot_release(x, &w->slot[j]);
-    return (int)nq;
+    return rc < 0 ? rc : (int)nq;
 }
 
 const npsw_mfx_cand *npsw_mfx_result(const npsw_mfx_work *w, uint32_t j, int64_t *n)

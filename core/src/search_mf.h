@@ -42,11 +42,20 @@ void npsw_mfx_free(npsw_mfx *x);
 npsw_mfx_work *npsw_mfx_work_new(const npsw_mfx *x, uint32_t max_query_peaks);
 void npsw_mfx_work_free(npsw_mfx_work *w);
 
+/* Which spectra may be hits, to drop candidates early. */
+typedef struct npsw_mfx_filter {
+    uint32_t k;              /* hits per query */
+    uint32_t min_matched;    /* >= 1 */
+    double precursor_tol;    /* > 0: precursor window, as npsw_search_opts.precursor_tol_da */
+    const double *precursor; /* per query of the batch: its precursor m/z (or NULL) */
+} npsw_mfx_filter;
+
 /* Search nq <= MFX_BATCH queries (cleaned, kept alive until their results are read). Returns
- * the number taken. */
+ * the number taken, or NPSW_ENOMEM. */
 int npsw_mfx_batch(const npsw_mfx *x, npsw_mfx_work *w, const npsw_peaks *qs, uint32_t nq,
-                   int level);
-/* Query j of the last batch: every library spectrum with a score above 0, with its bound;
+                   const npsw_mfx_filter *f, int level);
+/* Query j of the last batch: the library spectra that may be among its top K under the filter
+ * (every one whose bound reaches the K-th largest lower bound of the others), with bounds;
  * *n = their number, or -1 when the query cannot use the index (an m/z that is not a whole
  * number): the caller then scores every spectrum. */
 const npsw_mfx_cand *npsw_mfx_result(const npsw_mfx_work *w, uint32_t j, int64_t *n);

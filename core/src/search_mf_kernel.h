@@ -6,6 +6,7 @@ KERNEL_ATTR __attribute__((noinline)) static void KERNEL_NAME(const dense_args *
 {
     const uint32_t n = g->n;
     const float *restrict wl = g->wl, *restrict lam = g->lam, *restrict lam_a = g->lam_a;
+    const float *restrict lam_a2 = g->lam_a2;
     const uint8_t *restrict code = g->code, *restrict dpa = g->dpa, *restrict dpa2 = g->dpa2;
     const float *restrict tab = g->tab, *restrict tabc = g->tabc;
     float *restrict acc = g->acc, *restrict srm = g->srm, *restrict sm = g->sm;
@@ -28,7 +29,7 @@ KERNEL_ATTR __attribute__((noinline)) static void KERNEL_NAME(const dense_args *
             xll[s] += present * (1.0f - counted) * (w * w);
             const float same = (float)(dl == dq), after = (float)(dl == 0) + (float)(dl > dq);
             const float at1 = (float)(dpa[s] == dq), at2 = (float)(dpa2[s] == dq);
-            const float r3 = at1 * (kap * lam_a[s]) + (1.0f - at1) * at2;
+            const float r3 = kap * (at1 * lam_a[s] + (1.0f - at1) * at2 * lam_a2[s]);
             const float rr = same * (kap * lam[s]) + after * r3;
             const float has = present * (float)(rr > 0.0f);
             const float lt = (float)(rr < 1.0f);
@@ -54,7 +55,7 @@ KERNEL_ATTR __attribute__((noinline)) static void KERNEL_NAME(const dense_args *
             xuu[s] += e * xuu_add;
             const float same = (float)(dl == dq), after = (float)(dl == 0) + (float)(dl > dq);
             const float at1 = (float)(dpa[s] == dq), at2 = (float)(dpa2[s] == dq);
-            const float r3 = at1 * (kap * lam_a[s]) + (1.0f - at1) * at2;
+            const float r3 = kap * (at1 * lam_a[s] + (1.0f - at1) * at2 * lam_a2[s]);
             const float rr = same * (kap * lam[s]) + after * r3;
             const float has = e * (float)(rr > 0.0f);
             const float lt = (float)(rr < 1.0f);
@@ -81,7 +82,7 @@ KERNEL_ATTR __attribute__((noinline)) static void KERNEL_NAME(const dense_args *
              * nearest: R unknown, 1 is an upper bound of the term) */
             const float r12 = tab[dl] * lam[s];
             const float at1 = (float)(dpa[s] == dq), at2 = (float)(dpa2[s] == dq);
-            const float r3 = at1 * (kap * lam_a[s]) + (1.0f - at1) * at2;
+            const float r3 = kap * (at1 * lam_a[s] + (1.0f - at1) * at2 * lam_a2[s]);
             const float use12 = (float)(dl != 0) * (float)(dl <= dq);
             const float rr = use12 * r12 + (1.0f - use12) * r3;
             const float has = e * (float)(rr > 0.0f);
@@ -105,12 +106,12 @@ KERNEL_ATTR __attribute__((noinline)) static void KERNEL_NAME(const dense_args *
             xuu[s] += e * xuu_add;
             /* the last pair in [previous counted library peak, m) with a side above the
              * threshold: the nearest library peak at or below it where the query has a counted
-             * peak, the second nearest (R unknown: 1, an upper bound), else the counted one */
+             * peak, else the second nearest, else the counted one */
             const float ra = tabc[dpa[s]] * lam_a[s];
-            const float rb = (float)(tabc[dpa2[s]] > 0.0f);
+            const float rb = tabc[dpa2[s]] * lam_a2[s];
             const float rc = tab[dl] * lam[s];
-            const float ua = (float)(ra > 0.0f), ub = (1.0f - ua) * rb;
-            const float rr = ua * ra + ub + (1.0f - ua) * (1.0f - rb) * rc;
+            const float ua = (float)(ra > 0.0f), ub = (1.0f - ua) * (float)(rb > 0.0f);
+            const float rr = ua * ra + ub * rb + (1.0f - ua - ub) * rc;
             const float has = e * (float)(rr > 0.0f);
             const float lt = (float)(rr < 1.0f);
             const float r = lt * rr + (1.0f - lt) * (1.0f / (rr > 1.0f ? rr : 1.0f));
