@@ -17,6 +17,7 @@
 #include "search_mf.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,6 +88,8 @@ struct npsw_mfx {
                              ((max_mz + 1) x (nblk + 1)) */
     double *lsuf; /* per library peak: sum of w^2 over the counted peaks of its spectrum from this
                      peak upwards */
+    double *lnorm; /* per spectrum: lsuf of its first peak */
+    float *llo;    /* per spectrum: its lowest m/z (0 when empty) */
 };
 
 /* One query of a batch. */
@@ -200,6 +203,8 @@ void npsw_mfx_free(npsw_mfx *x)
     free(x->xp);
     free(x->xp_blk);
     free(x->lsuf);
+    free(x->lnorm);
+    free(x->llo);
     free(x);
 }
 
@@ -232,6 +237,63 @@ static int lane_ok(const peak_ctx *c, int32_t m)
     if (c->nunc >= 1 && m - c->pa > MAX_DIST) return 0;
     if (c->nunc >= 2 && m - c->pa2 > MAX_DIST) return 0;
     return 1;
+}
+
+/* Spectrum s's peaks: pass 0 counts its scalar postings per bin in cur; pass 1 writes its dense
+ * lanes and its scalar postings at cur[m] (advanced). */
+static void index_spectrum(npsw_mfx *x, uint64_t s, int pass, uint64_t *cur)
+{
+    const npsw_lib *lib = x->lib;
+    const double a = x->a, b = x->b, thr = x->thr;
+    peak_ctx c = {-1, 0, 0, -1, -1, 0, 0};
+    for (uint64_t k = lib->offsets[s]; k < lib->offsets[s + 1]; k++) {
+        const int32_t m = (int32_t)lib->mz[k];
+        const double in = lib->in[k], root = sqrt(in);
+        const int counted = in > thr;
+        const uint32_t dn = x->dense_of[m];
+        if (pass == 1) {
+            const float w = (float)npsw_weight(in, m, a, b);
+            const float lam = c.pl >= 0 ? (float)(c.pl_root / root) : 0;
+            const float lam_a = c.nunc ? (float)(c.pa_root / root) : 0;
+            if (dn != UINT32_MAX && lane_ok(&c, m)) {
+                size_t at = (size_t)dn * x->n + s;
+                x->wl[at] = w;
+                x->lam[at] = lam;
+                x->lam_a[at] = lam_a;
+                x->lam_a2[at] = c.nunc >= 2 ? (float)(c.pa2_root / root) : 0;
+                x->code[at] = (uint8_t)(LANE_PRESENT | (counted ? LANE_COUNTED : 0) |
+                                        (c.pl >= 0 ? (uint32_t)(m - c.pl) : 0));
+                x->dpa[at] = (uint8_t)(c.nunc >= 1 ? m - c.pa : 0);
+                x->dpa2[at] = (uint8_t)(c.nunc >= 2 ? m - c.pa2 : 0);
+            } else {
+                xpost *p = &x->xp[cur[m]++];
+                p->s = (uint32_t)s;
+                p->g = (uint32_t)k;
+                p->pl = c.pl;
+                p->pa = c.nunc ? c.pa : -1;
+                p->w = w;
+                p->lam = lam;
+                p->lam_a = lam_a;
+                p->fl = (uint8_t)((counted ? XP_COUNTED : 0) |
+                                  (c.nunc ? XP_UNCOUNTED_BEFORE : 0) |
+                                  (c.nunc > 1 ? XP_UNCOUNTED_MANY : 0));
+            }
+        } else if (dn == UINT32_MAX || !lane_ok(&c, m)) {
+            cur[m]++;
+        }
+        if (counted) {
+            c.pl = m;
+            c.pl_root = root;
+            c.nunc = 0;
+            c.pa = c.pa2 = -1;
+        } else {
+            c.nunc++;
+            c.pa2 = c.pa;
+            c.pa2_root = c.pa_root;
+            c.pa = m;
+            c.pa_root = root;
+        }
+    }
 }
 
 int npsw_mfx_new(const npsw_lib *lib, const npsw_search_opts *o, npsw_mfx **out)
@@ -286,73 +348,41 @@ int npsw_mfx_new(const npsw_lib *lib, const npsw_search_opts *o, npsw_mfx **out)
             goto nomem;
     }
     const double a = x->a, b = x->b, thr = x->thr;
-    /* two passes over the peaks: count the scalar postings per bin, then fill */
-    for (int pass = 0; pass < 2; pass++) {
-        if (pass == 1) {
-            uint64_t tot = 0;
-            for (uint32_t m = 0; m <= nb; m++) {
-                uint64_t c = x->xp_start[m];
-                x->xp_start[m] = tot;
-                tot += c;
-            }
-            x->xp = malloc((tot ? tot : 1) * sizeof *x->xp);
-            if (!x->xp) goto nomem;
-        }
-        for (uint64_t s = 0; s < n; s++) {
-            peak_ctx c = {-1, 0, 0, -1, -1, 0, 0};
-            for (uint64_t k = lib->offsets[s]; k < lib->offsets[s + 1]; k++) {
-                const int32_t m = (int32_t)lib->mz[k];
-                const double in = lib->in[k], root = sqrt(in);
-                const int counted = in > thr;
-                const uint32_t dn = x->dense_of[m];
-                if (pass == 1) {
-                    const float w = (float)npsw_weight(in, m, a, b);
-                    const float lam = c.pl >= 0 ? (float)(c.pl_root / root) : 0;
-                    const float lam_a = c.nunc ? (float)(c.pa_root / root) : 0;
-                    if (dn != UINT32_MAX && lane_ok(&c, m)) {
-                        size_t at = (size_t)dn * n + s;
-                        x->wl[at] = w;
-                        x->lam[at] = lam;
-                        x->lam_a[at] = lam_a;
-                        x->lam_a2[at] = c.nunc >= 2 ? (float)(c.pa2_root / root) : 0;
-                        x->code[at] = (uint8_t)(LANE_PRESENT | (counted ? LANE_COUNTED : 0) |
-                                                (c.pl >= 0 ? (uint32_t)(m - c.pl) : 0));
-                        x->dpa[at] = (uint8_t)(c.nunc >= 1 ? m - c.pa : 0);
-                        x->dpa2[at] = (uint8_t)(c.nunc >= 2 ? m - c.pa2 : 0);
-                    } else {
-                        xpost *p = &x->xp[x->xp_start[m]++];
-                        p->s = (uint32_t)s;
-                        p->g = (uint32_t)k;
-                        p->pl = c.pl;
-                        p->pa = c.nunc ? c.pa : -1;
-                        p->w = w;
-                        p->lam = lam;
-                        p->lam_a = lam_a;
-                        p->fl = (uint8_t)((counted ? XP_COUNTED : 0) |
-                                          (c.nunc ? XP_UNCOUNTED_BEFORE : 0) |
-                                          (c.nunc > 1 ? XP_UNCOUNTED_MANY : 0));
-                    }
-                } else if (dn == UINT32_MAX || !lane_ok(&c, m)) {
-                    x->xp_start[m]++;
-                }
-                if (counted) {
-                    c.pl = m;
-                    c.pl_root = root;
-                    c.nunc = 0;
-                    c.pa = c.pa2 = -1;
-                } else {
-                    c.nunc++;
-                    c.pa2 = c.pa;
-                    c.pa2_root = c.pa_root;
-                    c.pa = m;
-                    c.pa_root = root;
-                }
-            }
+    /* two passes over the peaks, spectra split between threads in order: count the scalar
+     * postings per bin and thread, then fill (each thread from its own start in every bin, so
+     * a bin's postings stay in library order) */
+    int nt = omp_get_max_threads();
+    if ((uint64_t)nt > n / 1024 + 1) nt = (int)(n / 1024 + 1);
+    uint64_t *cur = calloc((size_t)nt * (nb + 1), sizeof *cur);
+    if (!cur) goto nomem;
+#pragma omp parallel num_threads(nt)
+    {
+        int t = omp_get_thread_num();
+        for (uint64_t s = n * (uint64_t)t / (uint64_t)nt; s < n * (uint64_t)(t + 1) / (uint64_t)nt; s++)
+            index_spectrum(x, s, 0, cur + (size_t)t * (nb + 1));
+    }
+    uint64_t tot = 0;
+    for (uint32_t m = 0; m < nb; m++) {
+        x->xp_start[m] = tot;
+        for (int t = 0; t < nt; t++) {
+            uint64_t c = cur[(size_t)t * (nb + 1) + m];
+            cur[(size_t)t * (nb + 1) + m] = tot;
+            tot += c;
         }
     }
-    /* pass 1 advanced each start to the next bin's: shift back */
-    for (uint32_t m = nb; m > 0; m--) x->xp_start[m] = x->xp_start[m - 1];
-    x->xp_start[0] = 0;
+    x->xp_start[nb] = tot;
+    x->xp = malloc((tot ? tot : 1) * sizeof *x->xp);
+    if (!x->xp) {
+        free(cur);
+        goto nomem;
+    }
+#pragma omp parallel num_threads(nt)
+    {
+        int t = omp_get_thread_num();
+        for (uint64_t s = n * (uint64_t)t / (uint64_t)nt; s < n * (uint64_t)(t + 1) / (uint64_t)nt; s++)
+            index_spectrum(x, s, 1, cur + (size_t)t * (nb + 1));
+    }
+    free(cur);
     x->nblk = (uint32_t)((n + MFX_BLOCK - 1) / MFX_BLOCK);
     x->xp_blk = malloc((size_t)nb * (x->nblk + 1) * sizeof *x->xp_blk);
     if (!x->xp_blk) goto nomem;
@@ -364,6 +394,10 @@ int npsw_mfx_new(const npsw_lib *lib, const npsw_search_opts *o, npsw_mfx **out)
             row[bk] = k;
         }
     }
+    x->lnorm = malloc((n ? n : 1) * sizeof *x->lnorm);
+    x->llo = malloc((n ? n : 1) * sizeof *x->llo);
+    if (!x->lnorm || !x->llo) goto nomem;
+#pragma omp parallel for schedule(static)
     for (uint64_t s = 0; s < n; s++) {
         double acc = 0;
         for (uint64_t k = lib->offsets[s + 1]; k-- > lib->offsets[s];) {
@@ -371,6 +405,8 @@ int npsw_mfx_new(const npsw_lib *lib, const npsw_search_opts *o, npsw_mfx **out)
             if (lib->in[k] > thr) acc += w * w;
             x->lsuf[k] = acc;
         }
+        x->lnorm[s] = acc;
+        x->llo[s] = lib->offsets[s + 1] > lib->offsets[s] ? (float)lib->mz[lib->offsets[s]] : 0;
     }
     *out = x;
     return 0;
@@ -467,22 +503,21 @@ static double mf_value(const npsw_mfx *x, const npsw_mfx_work *w, const qslot *q
 {
     const npsw_lib *lib = x->lib;
     const npsw_peaks *q = qs->q;
-    uint64_t off = lib->offsets[s], end = lib->offsets[s + 1];
     const double xuu = sums_of(w, j, S_XUU)[t], xll = sums_of(w, j, S_XLL)[t];
     double uu, ll;
     if (x->kind == NPSW_SCORE_RMF) {
         uu = xuu;
-        ll = x->lsuf[off] + xll;
+        ll = x->lnorm[s] + xll;
     } else if (x->kind == NPSW_SCORE_MF) {
         uu = qs->qsuf[0] + xuu;
-        ll = x->lsuf[off] + xll;
+        ll = x->lnorm[s] + xll;
     } else { /* wmf: from the higher of the two lowest m/z */
-        double qlo = q->mz[0], llo = lib->mz[off];
+        double qlo = q->mz[0], llo = x->llo[s];
         if (llo > qlo) {
             uu = (llo <= qs->qmax ? qs->qsuf_mz[(uint32_t)llo] : 0) + xuu;
-            ll = x->lsuf[off] + xll;
+            ll = x->lnorm[s] + xll;
         } else {
-            uint64_t g = off;
+            uint64_t off = lib->offsets[s], end = lib->offsets[s + 1], g = off;
             while (g < end && lib->mz[g] < qlo) g++;
             uu = qs->qsuf[0] + xuu;
             ll = (g < end ? x->lsuf[g] : 0) + xll;
