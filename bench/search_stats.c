@@ -8,7 +8,12 @@
  *                    scorer on every library spectrum) or both (indexed, then brute, and the hit
  *                    lists compared: same indices, bit-identical scores)
  *   --max-queries N  only the first N query spectra
- *   --repeat R       time R runs and report the fastest (default 1)
+ *   --repeat R       time at least R runs and report the fastest (default 1)
+ *   --min-time S     keep repeating until the timed runs add up to at least S seconds (default
+ *                    0), so a fast search is not timed on a few milliseconds; fastest reported
+ *   --dump FILE      write the hit lists of the indexed search (the last run) to FILE, one line
+ *                    per hit: query (1-based), rank, hit_index (1-based), score as a C99 hex float
+ *                    (%a: bit-exact); for comparing thread counts and kernels (NPSW_SIMD)
  *   --label L        first column of the output (default: the library file name)
  *   --header         print the header line first
  *
@@ -17,10 +22,11 @@
  * npsw_search_brute is timed (including its per-call preparation of weight tables).
  * Prints one TSV line per timed mode:
  *   label mode score k threads lib_spectra queries seconds queries_per_s candidates_per_query
- *   scored_per_query candidate_frac scored_frac identical
+ *   scored_per_query candidate_frac scored_frac identical runs
  * candidate_frac = library spectra sharing a peak with the query / library size; scored_frac =
  * spectra fully scored after pruning / library size (both averaged over queries; 1 for brute).
  * identical: "yes"/"no" on the brute line of --mode both, "-" otherwise. Exit 3 when not identical.
+ * runs: how many timed runs the fastest was taken from.
  */
 #include <getopt.h>
 #include <stdint.h>
@@ -34,19 +40,19 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: npsw_search_stats -l LIB.h5 [--score S] [-k K] [--threads N]\n"
-               "         [--mode indexed|brute|both] [--max-queries N] [--repeat R] [--label L]\n"
-               "         [--header] QUERIES\n");
+               "         [--mode indexed|brute|both] [--max-queries N] [--repeat R]\n"
+               "         [--min-time S] [--dump FILE] [--label L] [--header] QUERIES\n");
 }
 
 static void print_line(const char *label, const char *mode, const npsw_search_opts *o,
                        uint64_t nlib, size_t nq, double secs, double cand, double scored,
-                       const char *identical)
+                       const char *identical, long runs)
 {
     double nqd = nq ? (double)nq : 1, nld = nlib ? (double)nlib : 1;
-    printf("%s\t%s\t%s\t%u\t%d\t%llu\t%zu\t%.4f\t%.1f\t%.1f\t%.1f\t%.4f\t%.4f\t%s\n", label, mode,
-           npsw_score_name(o->score), o->k, o->threads, (unsigned long long)nlib, nq, secs,
+    printf("%s\t%s\t%s\t%u\t%d\t%llu\t%zu\t%.6f\t%.1f\t%.1f\t%.1f\t%.6g\t%.6g\t%s\t%ld\n", label,
+           mode, npsw_score_name(o->score), o->k, o->threads, (unsigned long long)nlib, nq, secs,
            secs > 0 ? (double)nq / secs : 0, cand / nqd, scored / nqd, cand / nqd / nld,
-           scored / nqd / nld, identical);
+           scored / nqd / nld, identical, runs);
     fflush(stdout);
 }
 
@@ -77,17 +83,39 @@ static int same_hits(size_t nq, uint32_t k, const npsw_hit *a, const uint32_t *n
     return 1;
 }
 
+/* The hit lists as text (bit-exact scores), for comparing runs. Returns 0 or -1. */
+static int write_hits(const char *path, size_t nq, uint32_t k, const npsw_hit *h,
+                      const uint32_t *nh)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "search_stats: cannot write %s\n", path);
+        return -1;
+    }
+    for (size_t q = 0; q < nq; q++)
+        for (uint32_t r = 0; r < nh[q]; r++)
+            fprintf(f, "%zu\t%u\t%llu\t%a\n", q + 1, r + 1,
+                    (unsigned long long)h[q * k + r].index + 1, h[q * k + r].score);
+    if (fclose(f) != 0) {
+        fprintf(stderr, "search_stats: cannot write %s\n", path);
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    enum { O_SCORE = 1000, O_THREADS, O_MODE, O_MAXQ, O_REPEAT, O_LABEL, O_HEADER };
+    enum { O_SCORE = 1000, O_THREADS, O_MODE, O_MAXQ, O_REPEAT, O_MINTIME, O_DUMP, O_LABEL, O_HEADER };
     static const struct option longopts[] = {
         {"library", required_argument, NULL, 'l'}, {"score", required_argument, NULL, O_SCORE},
         {"threads", required_argument, NULL, O_THREADS}, {"mode", required_argument, NULL, O_MODE},
         {"max-queries", required_argument, NULL, O_MAXQ},
-        {"repeat", required_argument, NULL, O_REPEAT}, {"label", required_argument, NULL, O_LABEL},
+        {"repeat", required_argument, NULL, O_REPEAT}, {"min-time", required_argument, NULL, O_MINTIME},
+        {"dump", required_argument, NULL, O_DUMP}, {"label", required_argument, NULL, O_LABEL},
         {"header", no_argument, NULL, O_HEADER}, {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    const char *libpath = NULL, *label = NULL, *mode = "indexed";
+    const char *libpath = NULL, *label = NULL, *mode = "indexed", *dump = NULL;
+    double min_time = 0;
     npsw_search_opts o = npsw_search_opts_default();
     o.threads = 2;
     long maxq = 0, repeat = 1;
@@ -109,6 +137,8 @@ int main(int argc, char **argv)
         case O_MODE: mode = optarg; break;
         case O_MAXQ: maxq = atol(optarg); break;
         case O_REPEAT: repeat = atol(optarg); break;
+        case O_MINTIME: min_time = atof(optarg); break;
+        case O_DUMP: dump = optarg; break;
         case O_LABEL: label = optarg; break;
         case O_HEADER: header = 1; break;
         case 'h': usage(stdout); return 0;
@@ -118,7 +148,7 @@ int main(int argc, char **argv)
     int do_indexed = !strcmp(mode, "indexed") || !strcmp(mode, "both");
     int do_brute = !strcmp(mode, "brute") || !strcmp(mode, "both");
     if (!libpath || optind != argc - 1 || (!do_indexed && !do_brute) || repeat < 1 || maxq < 0 ||
-        o.threads < 1) {
+        o.threads < 1 || !(min_time >= 0)) {
         usage(stderr);
         return 1;
     }
@@ -150,13 +180,15 @@ int main(int argc, char **argv)
     }
     if (header)
         printf("label\tmode\tscore\tk\tthreads\tlib_spectra\tqueries\tseconds\tqueries_per_s\t"
-               "candidates_per_query\tscored_per_query\tcandidate_frac\tscored_frac\tidentical\n");
+               "candidates_per_query\tscored_per_query\tcandidate_frac\tscored_frac\tidentical\t"
+               "runs\n");
     int rc = 0;
     if (do_indexed) {
-        double best = -1;
+        double best = -1, total = 0;
+        long runs = 0;
         npsw_search_stats st;
         memset(&st, 0, sizeof st);
-        for (long r = 0; r < repeat; r++) {
+        while (runs < repeat || total < min_time) {
             double t0 = bench_now();
             if (npsw_search(lib, qs.v, nq, &o, hi, ni, &st, &e) < 0) {
                 fprintf(stderr, "search_stats: npsw_search: %s\n", e.msg);
@@ -164,13 +196,17 @@ int main(int argc, char **argv)
             }
             double dt = bench_now() - t0;
             if (best < 0 || dt < best) best = dt;
+            total += dt;
+            runs++;
         }
         print_line(label, "indexed", &o, nlib, nq, best, (double)st.n_candidates,
-                   (double)st.n_scored, "-");
+                   (double)st.n_scored, "-", runs);
+        if (dump && write_hits(dump, nq, o.k, hi, ni) < 0) return 2;
     }
     if (do_brute) {
-        double best = -1;
-        for (long r = 0; r < repeat; r++) {
+        double best = -1, total = 0;
+        long runs = 0;
+        while (runs < repeat || total < min_time) {
             double t0 = bench_now();
             if (npsw_search_brute(lib, qs.v, nq, &o, 0, hb, nb, &e) < 0) {
                 fprintf(stderr, "search_stats: npsw_search_brute: %s\n", e.msg);
@@ -178,6 +214,8 @@ int main(int argc, char **argv)
             }
             double dt = bench_now() - t0;
             if (best < 0 || dt < best) best = dt;
+            total += dt;
+            runs++;
         }
         const char *ident = "-";
         if (do_indexed) {
@@ -186,7 +224,7 @@ int main(int argc, char **argv)
             if (!same) rc = 3;
         }
         double all = (double)nlib * (double)nq;
-        print_line(label, "brute", &o, nlib, nq, best, all, all, ident);
+        print_line(label, "brute", &o, nlib, nq, best, all, all, ident, runs);
     }
     free(hi);
     free(hb);

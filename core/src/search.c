@@ -472,9 +472,18 @@ int npsw_search(const npsw_lib *lib, const npsw_spectrum *queries, size_t nq,
     memset(&p, 0, sizeof p);
     npsw_mfx *mfx = NULL;
     const int mff = is_mf_family(o.score), level = npsw_simd_level();
-    if (mff ? npsw_mfx_new(lib, &o, &mfx) < 0 : prepare(lib, &o, &p) < 0) {
+    rc = mff ? npsw_mfx_new(lib, &o, &mfx) : prepare(lib, &o, &p);
+    if (rc < 0) {
         prepared_free(&p);
         return npsw_err_set(err, NPSW_ENOMEM, NULL, 0, "out of memory preparing the search");
+    }
+    if (rc > 0) { /* intensities the single-precision sums cannot take: score exhaustively */
+        rc = npsw_search_brute(lib, queries, nq, &o, 0, hits, nhits, err);
+        if (rc == 0 && stats) {
+            stats->n_queries = nq;
+            stats->n_candidates = stats->n_scored = (uint64_t)nq * lib->n;
+        }
+        return rc;
     }
     uint32_t max_q = 1;
     for (size_t i = 0; i < nq; i++)

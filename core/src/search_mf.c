@@ -296,9 +296,27 @@ static void index_spectrum(npsw_mfx *x, uint64_t s, int pass, uint64_t *cur)
     }
 }
 
+/* The single-precision sums keep their relative accuracy (no underflow or overflow of any
+ * product) when every intensity and weight lies within this range; spectra with others (only
+ * possible without intensity rounding) are scored exhaustively instead. */
+#define SAFE_LO 1e-9
+#define SAFE_HI 1e9
+
+static int safe_peak(double in, double mz, double a, double b)
+{
+    double w = npsw_weight(in, mz, a, b);
+    return in >= SAFE_LO && in <= SAFE_HI && w >= SAFE_LO && w <= SAFE_HI;
+}
+
 int npsw_mfx_new(const npsw_lib *lib, const npsw_search_opts *o, npsw_mfx **out)
 {
     *out = NULL;
+    {
+        const double a = o->params.int_power,
+                     b = o->score == NPSW_SCORE_WMF ? o->params.wmf_mz_power : o->params.mz_power;
+        for (uint64_t k = 0; k < lib->n_peaks; k++)
+            if (!safe_peak(lib->in[k], lib->mz[k], a, b)) return 1;
+    }
     npsw_mfx *x = calloc(1, sizeof *x);
     if (!x) return NPSW_ENOMEM;
     const npsw_nominal_index *ix = &lib->idx;
@@ -542,7 +560,8 @@ static void slot_prepare(const npsw_mfx *x, qslot *w, const npsw_peaks *q)
     w->nlb = 0;
     w->usable = 1;
     for (uint32_t i = 0; i < q->n; i++)
-        if (q->mz[i] != floor(q->mz[i]) || q->mz[i] < 0) w->usable = 0;
+        if (q->mz[i] != floor(q->mz[i]) || q->mz[i] < 0 || !safe_peak(q->in[i], q->mz[i], a, b))
+            w->usable = 0;
     if (!w->usable) return;
     w->qsuf[q->n] = 0;
     for (uint32_t i = q->n; i-- > 0;) {

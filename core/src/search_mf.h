@@ -36,7 +36,9 @@ typedef struct npsw_mfx_cand {
     uint32_t shared; /* matched peaks (npsw_scores.n_matched) */
 } npsw_mfx_cand;
 
-/* For a nominal library with its index and an MF-family score. NPSW_ENOMEM or 0. */
+/* For a nominal library with its index and an MF-family score. NPSW_ENOMEM, 0, or 1 when the
+ * library holds intensities or weights outside [1e-9, 1e9] (then *out is NULL and the caller
+ * scores exhaustively). */
 int npsw_mfx_new(const npsw_lib *lib, const npsw_search_opts *o, npsw_mfx **out);
 void npsw_mfx_free(npsw_mfx *x);
 npsw_mfx_work *npsw_mfx_work_new(const npsw_mfx *x, uint32_t max_query_peaks);
@@ -57,7 +59,7 @@ int npsw_mfx_batch(const npsw_mfx *x, npsw_mfx_work *w, const npsw_peaks *qs, ui
 /* Query j of the last batch: the library spectra that may be among its top K under the filter
  * (every one whose bound reaches the K-th largest lower bound of the others), with bounds;
  * *n = their number, or -1 when the query cannot use the index (an m/z that is not a whole
- * number): the caller then scores every spectrum. */
+ * number, an intensity or weight outside [1e-9, 1e9]): the caller then scores every spectrum. */
 const npsw_mfx_cand *npsw_mfx_result(const npsw_mfx_work *w, uint32_t j, int64_t *n);
 
 #endif
