@@ -86,9 +86,7 @@ struct npsw_mfx {
     uint32_t nblk;        /* blocks of MFX_BLOCK library spectra */
     uint64_t *xp_blk;     /* per m/z and block: first scalar posting of the block's spectra
                              ((max_mz + 1) x (nblk + 1)) */
-    double *lsuf; /* per library peak: sum of w^2 over the counted peaks of its spectrum from this
-                     peak upwards */
-    double *lnorm; /* per spectrum: lsuf of its first peak */
+    double *lnorm; /* per spectrum: sum of w^2 over its counted peaks */
     float *llo;    /* per spectrum: its lowest m/z (0 when empty) */
 };
 
@@ -202,7 +200,6 @@ void npsw_mfx_free(npsw_mfx *x)
     free(x->xp_start);
     free(x->xp);
     free(x->xp_blk);
-    free(x->lsuf);
     free(x->lnorm);
     free(x->llo);
     free(x);
@@ -331,8 +328,7 @@ int npsw_mfx_new(const npsw_lib *lib, const npsw_search_opts *o, npsw_mfx **out)
     const uint32_t nb = ix->max_mz + 1;
     x->dense_of = malloc(nb * sizeof *x->dense_of);
     x->xp_start = calloc((size_t)nb + 1, sizeof *x->xp_start);
-    x->lsuf = malloc((np ? np : 1) * sizeof *x->lsuf);
-    if (!x->dense_of || !x->xp_start || !x->lsuf) goto nomem;
+    if (!x->dense_of || !x->xp_start) goto nomem;
     /* dense bins: peaks in at least 1/8 of the library, the fullest first while their lanes take
      * no more than the larger of 256 MiB and the peak data itself (m/z and intensity) */
     uint32_t *order = malloc(nb * sizeof *order);
@@ -421,7 +417,6 @@ int npsw_mfx_new(const npsw_lib *lib, const npsw_search_opts *o, npsw_mfx **out)
         for (uint64_t k = lib->offsets[s + 1]; k-- > lib->offsets[s];) {
             double w = npsw_weight(lib->in[k], lib->mz[k], a, b);
             if (lib->in[k] > thr) acc += w * w;
-            x->lsuf[k] = acc;
         }
         x->lnorm[s] = acc;
         x->llo[s] = lib->offsets[s + 1] > lib->offsets[s] ? (float)lib->mz[lib->offsets[s]] : 0;
@@ -535,10 +530,28 @@ static double mf_value(const npsw_mfx *x, const npsw_mfx_work *w, const qslot *q
             uu = (llo <= qs->qmax ? qs->qsuf_mz[(uint32_t)llo] : 0) + xuu;
             ll = x->lnorm[s] + xll;
         } else {
-            uint64_t off = lib->offsets[s], end = lib->offsets[s + 1], g = off;
-            while (g < end && lib->mz[g] < qlo) g++;
+            /* the library's counted peaks from qlo up: its norm less the few below qlo, or, when
+             * those carry half of it or more (the difference would lose precision), summed */
+            const uint64_t end = lib->offsets[s + 1];
+            uint64_t g = lib->offsets[s];
+            double below = 0;
+            for (; g < end && lib->mz[g] < qlo; g++)
+                if (lib->in[g] > x->thr) {
+                    double wl = npsw_weight(lib->in[g], lib->mz[g], x->a, x->b);
+                    below += wl * wl;
+                }
+            if (below <= 0.5 * x->lnorm[s]) {
+                ll = x->lnorm[s] - below;
+            } else {
+                ll = 0;
+                for (; g < end; g++)
+                    if (lib->in[g] > x->thr) {
+                        double wl = npsw_weight(lib->in[g], lib->mz[g], x->a, x->b);
+                        ll += wl * wl;
+                    }
+            }
             uu = qs->qsuf[0] + xuu;
-            ll = (g < end ? x->lsuf[g] : 0) + xll;
+            ll += xll;
         }
     }
     if (!(uu > 0) || !(ll > 0)) return 0;
