@@ -1,10 +1,9 @@
 /* search.c - exact top-K search through the inverted peak index.
  *
- * For a nominal-mass library, each query walks the postings of its peaks' m/z bins in ascending
- * m/z; every posting is a matched pair with one library spectrum. Per library spectrum the walk
- * accumulates the score itself (cosine, entropy) or follows the match-factor algorithm pair by
- * pair (mf, rmf, wmf), giving each touched spectrum its score up to rounding
- * (docs/algorithms.md, "Exact search"). Candidates are then scored with npsw_score_pair() in
+ * For a nominal-mass library every library spectrum that shares a peak with the query gets its
+ * score up to rounding: the match factors and the cosine from sums over matched pairs added up
+ * by search_mf.c (vectorised), the entropy similarity from a walk over the postings of the
+ * query's bins (docs/algorithms.md, "Exact search"). Candidates are then scored with npsw_score_pair() in
  * decreasing order of that value, with a margin for rounding, until none left can beat the K-th
  * best score. Because every reported score comes from npsw_score_pair(), the hit list is
  * identical to the brute force's. Accurate-mass libraries are searched by scoring every spectrum
@@ -187,74 +186,50 @@ static int is_mf_family(npsw_score_kind k)
     return k == NPSW_SCORE_MF || k == NPSW_SCORE_RMF || k == NPSW_SCORE_WMF;
 }
 
-/* Per-search tables derived from the library for cosine and entropy. */
+/* Per-search tables derived from the library for the entropy walk. */
 typedef struct prepared {
-    double *w;      /* per posting: I^a * mz^b, b = the score's m/z power */
     uint32_t *g;    /* per posting: global index of its library peak (while preparing only) */
-    double *e;      /* entropy: per posting, entropy-weighted intensity b */
-    double *elog;   /* entropy: per posting, b log2 b */
-    double *nl_all; /* cosine: per spectrum, sum of w^2 over all peaks */
+    double *e;      /* per posting, entropy-weighted intensity b */
+    double *elog;   /* per posting, b log2 b */
 } prepared;
 
 static void prepared_free(prepared *p)
 {
-    free(p->w);
     free(p->g);
     free(p->e);
     free(p->elog);
-    free(p->nl_all);
 }
 
-static double score_mz_power(const npsw_search_opts *o)
-{
-    return o->score == NPSW_SCORE_WMF ? o->params.wmf_mz_power : o->params.mz_power;
-}
-
-static int prepare(const npsw_lib *lib, const npsw_search_opts *o, prepared *p)
+static int prepare(const npsw_lib *lib, prepared *p)
 {
     memset(p, 0, sizeof *p);
     const npsw_nominal_index *x = &lib->idx;
     const uint64_t np = lib->n_peaks, n = lib->n;
-    const double a = o->params.int_power, b = score_mz_power(o);
     if (np >= UINT32_MAX) return NPSW_ELIMIT;
-    p->w = malloc((np ? np : 1) * sizeof *p->w);
     p->g = malloc((np ? np : 1) * sizeof *p->g);
     uint64_t *fill = malloc(((size_t)x->max_mz + 1) * sizeof *fill);
-    if (!p->w || !p->g || !fill) goto nomem;
+    if (!p->g || !fill) goto nomem;
     /* posting order: scatter every peak to its bin, as the index was built */
     memcpy(fill, x->bin_start, ((size_t)x->max_mz + 1) * sizeof *fill);
     for (uint64_t s = 0; s < n; s++)
-        for (uint64_t k = lib->offsets[s]; k < lib->offsets[s + 1]; k++) {
-            uint64_t at = fill[(uint32_t)lib->mz[k]]++;
-            p->w[at] = npsw_weight(lib->in[k], lib->mz[k], a, b);
-            p->g[at] = (uint32_t)k;
-        }
-    if (o->score == NPSW_SCORE_COSINE) {
-        p->nl_all = calloc(n ? n : 1, sizeof *p->nl_all);
-        if (!p->nl_all) goto nomem;
-        for (uint64_t s = 0; s < n; s++)
-            for (uint64_t k = lib->offsets[s]; k < lib->offsets[s + 1]; k++) {
-                double w = npsw_weight(lib->in[k], lib->mz[k], a, b);
-                p->nl_all[s] += w * w;
-            }
-    } else { /* entropy */
-        p->e = malloc((np ? np : 1) * sizeof *p->e);
-        p->elog = malloc((np ? np : 1) * sizeof *p->elog);
-        double *ew = malloc((np ? np : 1) * sizeof *ew);
-        if (!p->e || !p->elog || !ew) {
-            free(ew);
-            goto nomem;
-        }
-        for (uint64_t s = 0; s < n; s++)
-            npsw_entropy_weights(lib->in + lib->offsets[s],
-                                 (uint32_t)(lib->offsets[s + 1] - lib->offsets[s]),
-                                 ew + lib->offsets[s]);
-        for (uint64_t k = 0; k < np; k++) {
-            p->e[k] = ew[p->g[k]];
-            p->elog[k] = p->e[k] > 0 ? p->e[k] * log2(p->e[k]) : 0;
-        }
+        for (uint64_t k = lib->offsets[s]; k < lib->offsets[s + 1]; k++)
+            p->g[fill[(uint32_t)lib->mz[k]]++] = (uint32_t)k;
+    p->e = malloc((np ? np : 1) * sizeof *p->e);
+    p->elog = malloc((np ? np : 1) * sizeof *p->elog);
+    double *ew = malloc((np ? np : 1) * sizeof *ew);
+    if (!p->e || !p->elog || !ew) {
         free(ew);
+        goto nomem;
     }
+    for (uint64_t s = 0; s < n; s++)
+        npsw_entropy_weights(lib->in + lib->offsets[s],
+                             (uint32_t)(lib->offsets[s + 1] - lib->offsets[s]),
+                             ew + lib->offsets[s]);
+    for (uint64_t k = 0; k < np; k++) {
+        p->e[k] = ew[p->g[k]];
+        p->elog[k] = p->e[k] > 0 ? p->e[k] * log2(p->e[k]) : 0;
+    }
+    free(ew);
     free(fill);
     free(p->g); /* not needed by the walk */
     p->g = NULL;
@@ -272,14 +247,14 @@ typedef struct cand {
 /* Per-thread buffers, one entry per library spectrum (reset after each query for the spectra
  * it touched) or per query peak. */
 typedef struct scratch {
-    uint32_t *shared;   /* cosine, entropy: postings met (= matched peaks) */
-    uint32_t *touched;  /* cosine, entropy: spectra met by this query, in order of first meeting */
-    double *acc;        /* cosine: dot product; entropy: the sum of pair terms */
+    uint32_t *shared;   /* entropy: postings met (= matched peaks) */
+    uint32_t *touched;  /* entropy: spectra met by this query, in order of first meeting */
+    double *acc;        /* entropy: the sum of pair terms */
     cand *c;
     uint32_t *sel;      /* heap of candidate positions for the first pass */
-    double *wq, *eq;    /* per query peak: weight, entropy weight */
+    double *eq;         /* per query peak: entropy weight */
     double *eqlog;      /* per query peak: a log2 a of its entropy weight a */
-    npsw_mfx_work *mfw; /* MF family */
+    npsw_mfx_work *mfw; /* match factors, cosine */
 } scratch;
 
 static void scratch_free(scratch *w)
@@ -289,7 +264,6 @@ static void scratch_free(scratch *w)
     free(w->acc);
     free(w->c);
     free(w->sel);
-    free(w->wq);
     free(w->eq);
     free(w->eqlog);
     npsw_mfx_work_free(w->mfw);
@@ -306,7 +280,7 @@ static int scratch_alloc(scratch *w, uint64_t n, uint32_t max_q, uint32_t nsel, 
     else if (ok)
         ok = (w->shared = calloc(m, sizeof *w->shared)) &&
              (w->touched = malloc(m * sizeof *w->touched)) && (w->acc = calloc(m, sizeof *w->acc)) &&
-             (w->wq = malloc(mq * sizeof *w->wq)) && (w->eq = malloc(mq * sizeof *w->eq)) &&
+             (w->eq = malloc(mq * sizeof *w->eq)) &&
              (w->eqlog = malloc(mq * sizeof *w->eqlog));
     return ok ? 0 : NPSW_ENOMEM;
 }
@@ -364,7 +338,8 @@ static void score_candidates(const npsw_lib *lib, const npsw_peaks *qp, const np
     }
 }
 
-/* MF family, query j of the batch just summed (search_mf.c): exact scoring of candidates. */
+/* Match factors and cosine, query j of the batch just summed (search_mf.c): exact scoring of
+ * candidates. */
 static void search_one_mf(const npsw_lib *lib, uint32_t j, const npsw_spectrum *q,
                           const npsw_search_opts *o, uint32_t nsel, scratch *w, topk *t,
                           uint64_t *n_cand, uint64_t *n_scored)
@@ -387,43 +362,30 @@ static void search_one_mf(const npsw_lib *lib, uint32_t j, const npsw_spectrum *
     score_candidates(lib, &qp, o, nsel, w, nc, t, n_scored);
 }
 
-/* Cosine and entropy: walk the postings of the query's bins, accumulating each touched
- * spectrum's score itself (up to rounding), then score candidates exactly. */
-static void search_one_indexed(const npsw_lib *lib, const prepared *p, const npsw_spectrum *q,
+/* Entropy: walk the postings of the query's bins, accumulating each touched spectrum's score
+ * itself (up to rounding), then score candidates exactly. */
+static void search_one_entropy(const npsw_lib *lib, const prepared *p, const npsw_spectrum *q,
                                const npsw_search_opts *o, uint32_t nsel, scratch *w, topk *t,
                                uint64_t *n_cand, uint64_t *n_scored)
 {
     const npsw_nominal_index *x = &lib->idx;
     npsw_peaks qp = query_peaks(q);
-    const double a = o->params.int_power, b = score_mz_power(o);
-    const npsw_score_kind kind = o->score;
-    double nq_all = 0;
-    for (uint32_t i = 0; i < qp.n; i++) {
-        w->wq[i] = npsw_weight(qp.in[i], qp.mz[i], a, b);
-        nq_all += w->wq[i] * w->wq[i];
-    }
-    if (kind == NPSW_SCORE_ENTROPY) {
-        npsw_entropy_weights(qp.in, qp.n, w->eq);
-        for (uint32_t i = 0; i < qp.n; i++)
-            w->eqlog[i] = w->eq[i] > 0 ? w->eq[i] * log2(w->eq[i]) : 0;
-    }
+    npsw_entropy_weights(qp.in, qp.n, w->eq);
+    for (uint32_t i = 0; i < qp.n; i++)
+        w->eqlog[i] = w->eq[i] > 0 ? w->eq[i] * log2(w->eq[i]) : 0;
     /* 1. walk the postings of the query's bins */
     uint32_t nt = 0;
     for (uint32_t i = 0; i < qp.n; i++) {
         double m = qp.mz[i];
         if (m < 0 || m > x->max_mz) continue;
         uint32_t bin = (uint32_t)m;
-        const double wq = w->wq[i];
         for (uint64_t k = x->bin_start[bin]; k < x->bin_start[bin + 1]; k++) {
             uint32_t s = x->spec[k];
             if (w->shared[s]++ == 0) w->touched[nt++] = s;
-            if (kind == NPSW_SCORE_COSINE) {
-                w->acc[s] += wq * p->w[k];
-            } else { /* the pair term of npsw_entropy_pair_term() with a log2 a, b log2 b
-                        precomputed: one log2 per posting */
-                double ab = w->eq[i] + p->e[k];
-                w->acc[s] += (ab * log2(ab) - w->eqlog[i] - p->elog[k]) / 2;
-            }
+            /* the pair term of npsw_entropy_pair_term() with a log2 a, b log2 b precomputed:
+             * one log2 per posting */
+            double ab = w->eq[i] + p->e[k];
+            w->acc[s] += (ab * log2(ab) - w->eqlog[i] - p->elog[k]) / 2;
         }
     }
     /* 2. values (near-exact: only the summation order differs), reset as we go */
@@ -431,13 +393,7 @@ static void search_one_indexed(const npsw_lib *lib, const prepared *p, const nps
     uint32_t min_matched = o->min_matched ? o->min_matched : 1;
     for (uint32_t k = 0; k < nt; k++) {
         uint32_t s = w->touched[k];
-        double v;
-        if (kind == NPSW_SCORE_COSINE) {
-            double den = nq_all * p->nl_all[s];
-            v = den > 0 ? w->acc[s] / sqrt(den) : 0;
-        } else {
-            v = w->acc[s];
-        }
+        double v = w->acc[s];
         /* leave room for rounding: the reported score comes from npsw_score_pair() */
         double bnd = v * (1 + 1e-9) + 1e-12;
         if (v > 0 && w->shared[s] >= min_matched && precursor_ok(lib, s, q, o->precursor_tol_da))
@@ -471,8 +427,10 @@ int npsw_search(const npsw_lib *lib, const npsw_spectrum *queries, size_t nq,
     prepared p;
     memset(&p, 0, sizeof p);
     npsw_mfx *mfx = NULL;
-    const int mff = is_mf_family(o.score), level = npsw_simd_level();
-    rc = mff ? npsw_mfx_new(lib, &o, &mfx) : prepare(lib, &o, &p);
+    /* match factors and cosine: summed by search_mf.c */
+    const int mff = is_mf_family(o.score) || o.score == NPSW_SCORE_COSINE;
+    const int level = npsw_simd_level();
+    rc = mff ? npsw_mfx_new(lib, &o, &mfx) : prepare(lib, &p);
     if (rc < 0) {
         prepared_free(&p);
         return npsw_err_set(err, NPSW_ENOMEM, NULL, 0, "out of memory preparing the search");
@@ -539,7 +497,7 @@ int npsw_search(const npsw_lib *lib, const npsw_spectrum *queries, size_t nq,
             for (size_t qi = 0; qi < nq; qi++) {
                 topk t = {hits + qi * o.k, 0, o.k};
                 if (ok && queries[qi].n)
-                    search_one_indexed(lib, &p, &queries[qi], &o, nsel, &w, &t, &n_cand,
+                    search_one_entropy(lib, &p, &queries[qi], &o, nsel, &w, &t, &n_cand,
                                        &n_scored);
                 nhits[qi] = topk_finish(&t, lib, &queries[qi], &o);
                 if (o.progress) {

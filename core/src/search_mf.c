@@ -130,7 +130,7 @@ typedef struct dense_args {
     const uint8_t *code, *dpa, *dpa2;
     const float *tab, *tabc;
     float wq, xuu_add, kap, mz;
-    int qc, dq, rmf, simple;
+    int qc, dq, rmf, simple, cos;
     float *acc, *srm, *sm, *xll, *xuu, *nuu, *n2, *nm;
 } dense_args;
 
@@ -322,7 +322,8 @@ int npsw_mfx_new(const npsw_lib *lib, const npsw_search_opts *o, npsw_mfx **out)
     x->kind = o->score;
     x->a = o->params.int_power;
     x->b = o->score == NPSW_SCORE_WMF ? o->params.wmf_mz_power : o->params.mz_power;
-    x->thr = o->params.ignore_at_or_below;
+    /* cosine counts every peak: a threshold below any intensity */
+    x->thr = o->score == NPSW_SCORE_COSINE ? -1 : o->params.ignore_at_or_below;
     x->n = n;
     x->max_mz = ix->max_mz;
     const uint32_t nb = ix->max_mz + 1;
@@ -510,7 +511,7 @@ static double rmf_ratio_slow(const npsw_mfx *x, const qslot *w, const npsw_peaks
     return 0;
 }
 
-/* The MF-family score of spectrum s from its sums at t (npsw_score_pair()'s quantities). */
+/* The score of spectrum s from its sums at t (npsw_score_pair()'s quantities). */
 static double mf_value(const npsw_mfx *x, const npsw_mfx_work *w, const qslot *qs, uint32_t j,
                        uint64_t s, uint32_t t)
 {
@@ -518,6 +519,11 @@ static double mf_value(const npsw_mfx *x, const npsw_mfx_work *w, const qslot *q
     const npsw_peaks *q = qs->q;
     const double xuu = sums_of(w, j, S_XUU)[t], xll = sums_of(w, j, S_XLL)[t];
     double uu, ll;
+    if (x->kind == NPSW_SCORE_COSINE) { /* every peak counted: the norms are the full ones */
+        double den = qs->qsuf[0] * x->lnorm[s], v = sums_of(w, j, S_ACC)[t];
+        v = den > 0 ? v / sqrt(den) : 0;
+        return v > 1 ? 1 : v;
+    }
     if (x->kind == NPSW_SCORE_RMF) {
         uu = xuu;
         ll = x->lnorm[s] + xll;
@@ -630,6 +636,7 @@ static void add_peak(const npsw_mfx *x, npsw_mfx_work *w, const qevent *e, uint6
     const uint32_t i = e->i, bin = e->bin;
     const double thr = x->thr, m = q->mz[i];
     const int rmf = x->kind == NPSW_SCORE_RMF, qc = q->in[i] > thr;
+    const int cosine = x->kind == NPSW_SCORE_COSINE;
     const int32_t pq = qs->pq[i];
     const double wq = qs->wq[i], rq = qs->rq[i];
     const double kap = pq >= 0 ? rq / qs->rq[qs->qat[pq]] : 0;
@@ -646,7 +653,7 @@ static void add_peak(const npsw_mfx *x, npsw_mfx_work *w, const qevent *e, uint6
         float tab[MAX_DIST + 1], tabc[MAX_DIST + 1];
         const int simple = !rmf && (pq >= 0 ? qs->qat[pq] == (int32_t)i - 1 : i == 0);
         tab[0] = tabc[0] = 0;
-        for (int d = 1; !simple && d <= MAX_DIST; d++) {
+        for (int d = 1; !simple && !cosine && d <= MAX_DIST; d++) {
             int32_t at = (int32_t)bin - d;
             int32_t j = at >= 0 ? qs->qat[at] : -1;
             double v = j >= 0 ? rq / qs->rq[j] : 0;
@@ -657,7 +664,8 @@ static void add_peak(const npsw_mfx *x, npsw_mfx_work *w, const qevent *e, uint6
         size_t at = (size_t)dn * x->n + b0;
         dense_args g = {bn, x->wl + at, x->lam + at, x->lam_a + at, x->lam_a2 + at, x->code + at,
                         x->dpa + at, x->dpa2 + at, tab, tabc, (float)wq, (float)xuu_add,
-                        (float)kap, (float)m, qc, dq, rmf, simple, acc, srm, sm, xll, xuu, nuu, n2, nm};
+                        (float)kap, (float)m, qc, dq, rmf, simple, cosine, acc, srm, sm, xll, xuu, nuu, n2,
+                        nm};
         dense_run(level, &g);
     }
     /* scalar postings: exact chain rules, see mf_ratio_uncounted / rmf_ratio_slow */
@@ -666,6 +674,10 @@ static void add_peak(const npsw_mfx *x, npsw_mfx_work *w, const qevent *e, uint6
         const xpost *p = &x->xp[k];
         const uint32_t t = (uint32_t)(p->s - b0);
         nm[t] += 1;
+        if (cosine) {
+            acc[t] += (float)(wq * p->w);
+            continue;
+        }
         const int lc = p->fl & XP_COUNTED;
         if (!qc && !lc) {
             nuu[t] += 1;

@@ -1,5 +1,5 @@
-/* search_mf.h - internal to the search: the MF-family (mf, rmf, wmf) sums of every library
- * spectrum for one query, computed by vectorised kernels over the dense m/z bins and by an
+/* search_mf.h - internal to the search: the MF-family (mf, rmf, wmf) and cosine sums of every
+ * library spectrum for one query, computed by vectorised kernels over the dense m/z bins and by an
  * exact scalar walk over the other postings (docs/algorithms.md, "Exact search").
  *
  *   npsw_mfx *x;  npsw_mfx_new(lib, &opts, &x);         once per search call
@@ -36,7 +36,7 @@ typedef struct npsw_mfx_cand {
     uint32_t shared; /* matched peaks (npsw_scores.n_matched) */
 } npsw_mfx_cand;
 
-/* For a nominal library with its index and an MF-family score. NPSW_ENOMEM, 0, or 1 when the
+/* For a nominal library with its index and an MF-family or cosine score. NPSW_ENOMEM, 0, or 1 when the
  * library holds intensities or weights outside [1e-9, 1e9] (then *out is NULL and the caller
  * scores exhaustively). */
 int npsw_mfx_new(const npsw_lib *lib, const npsw_search_opts *o, npsw_mfx **out);

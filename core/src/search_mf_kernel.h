@@ -16,7 +16,14 @@ KERNEL_ATTR __attribute__((noinline)) static void KERNEL_NAME(const dense_args *
     const int qc = g->qc, dq = g->dq;
     const float qcf = qc ? 1.0f : 0.0f;
     /* masks as 0/1 floats: straight-line code that the compiler turns into vector selects */
-    if (g->simple && qc) {
+    if (g->cos) { /* cosine: the dot product only */
+        NPSW_IVDEP
+        for (uint32_t s = 0; s < n; s++) {
+            const float present = (float)((code[s] >> 7) & 1);
+            nm[s] += present;
+            acc[s] += present * (wq * wl[s]);
+        }
+    } else if (g->simple && qc) {
         /* the common case: as below with the query peak counted, so every lane present is a
          * counted pair and nothing goes to xuu or nuu */
         NPSW_IVDEP
