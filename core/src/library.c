@@ -97,6 +97,7 @@ void npsw_lib_free(npsw_lib *lib)
     free(lib->idx.bin_start);
     free(lib->idx.spec);
     free(lib->idx.in);
+    npsw_mf_index_free(&lib->mfi);
     npsw_lib_info_free(&lib->info);
     free(lib);
 }
@@ -534,6 +535,22 @@ void npsw_lib_content_sha256(const npsw_lib *lib, char hex[65])
     npsw_clean_opts_describe(&lib->info.clean, params, sizeof params);
     npsw_sha256_update(h, params, strlen(params));
     npsw_sha256_final(h, hex);
+}
+
+void npsw_lib_search_index_describe(const npsw_lib *lib, char *buf, size_t size)
+{
+    const npsw_mf_index *x = &lib->mfi;
+    if (!lib->info.clean.nominal)
+        snprintf(buf, size, "none (accurate-mass library: searched through its peak postings)");
+    else if (!x->present)
+        snprintf(buf, size, "none stored: built in memory at each match-factor or cosine search "
+                            "(rebuild the library from its sources with this npswatch to store one)");
+    else
+        snprintf(buf, size,
+                 "stored for weights I^%g m^%g, peaks above %g counted (%u dense m/z bins, "
+                 "%llu other postings), %s",
+                 x->int_power, x->mz_power, x->threshold, x->nd, (unsigned long long)x->nxp,
+                 x->map && !x->owned ? "used in place (memory-mapped)" : "read into memory");
 }
 
 /* ---- nominal inverted index ------------------------------------------------------------ */

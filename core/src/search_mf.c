@@ -20,6 +20,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "library_internal.h"
 
@@ -70,6 +71,7 @@ typedef struct xpost {
     float w, lam, lam_a; /* weight; sqrt(I at pl) / sqrt(I); sqrt(I at pa) / sqrt(I) */
     uint8_t fl;
 } xpost;
+_Static_assert(sizeof(xpost) == NPSW_MF_XPOST_BYTES, "xpost is the stored record layout");
 
 struct npsw_mfx {
     const npsw_lib *lib;
@@ -88,6 +90,8 @@ struct npsw_mfx {
                              ((max_mz + 1) x (nblk + 1)) */
     double *lnorm; /* per spectrum: sum of w^2 over its counted peaks */
     float *llo;    /* per spectrum: its lowest m/z (0 when empty) */
+    uint64_t nxp;  /* scalar postings */
+    int borrowed;  /* the arrays belong to the library's stored index (lib->mfi) */
 };
 
 /* One query of a batch. */
@@ -189,6 +193,10 @@ static void dense_run(int level, const dense_args *g)
 void npsw_mfx_free(npsw_mfx *x)
 {
     if (!x) return;
+    if (x->borrowed) {
+        free(x);
+        return;
+    }
     free(x->dense_of);
     free(x->wl);
     free(x->lam);
@@ -305,26 +313,58 @@ static int safe_peak(double in, double mz, double a, double b)
     return in >= SAFE_LO && in <= SAFE_HI && w >= SAFE_LO && w <= SAFE_HI;
 }
 
+/* Point x's arrays at a stored index. */
+static void borrow(npsw_mfx *x, const npsw_mf_index *s)
+{
+    x->borrowed = 1;
+    x->max_mz = s->max_mz;
+    x->nd = s->nd;
+    x->nblk = s->nblk;
+    x->nxp = s->nxp;
+    x->dense_of = s->dense_of;
+    x->wl = s->wl;
+    x->lam = s->lam;
+    x->lam_a = s->lam_a;
+    x->lam_a2 = s->lam_a2;
+    x->code = s->code;
+    x->dpa = s->dpa;
+    x->dpa2 = s->dpa2;
+    x->xp_start = s->xp_start;
+    x->xp = s->xp;
+    x->xp_blk = s->xp_blk;
+    x->lnorm = s->lnorm;
+    x->llo = s->llo;
+}
+
 int npsw_mfx_new(const npsw_lib *lib, const npsw_search_opts *o, npsw_mfx **out)
 {
     *out = NULL;
-    {
-        const double a = o->params.int_power,
-                     b = o->score == NPSW_SCORE_WMF ? o->params.wmf_mz_power : o->params.mz_power;
+    const double a = o->params.int_power,
+                 b = o->score == NPSW_SCORE_WMF ? o->params.wmf_mz_power : o->params.mz_power;
+    /* cosine counts every peak: a threshold below any intensity */
+    const double thr = o->score == NPSW_SCORE_COSINE ? -1 : o->params.ignore_at_or_below;
+    const npsw_mf_index *st = &lib->mfi;
+    const int stored = st->present && st->int_power == a && st->mz_power == b &&
+                       st->threshold == thr && st->n == lib->n && st->max_mz == lib->idx.max_mz &&
+                       !getenv("NPSW_NO_STORED_INDEX");
+    if (!stored) /* (a stored index exists only for libraries that pass this) */
         for (uint64_t k = 0; k < lib->n_peaks; k++)
             if (!safe_peak(lib->in[k], lib->mz[k], a, b)) return 1;
-    }
     npsw_mfx *x = calloc(1, sizeof *x);
     if (!x) return NPSW_ENOMEM;
     const npsw_nominal_index *ix = &lib->idx;
     const uint64_t n = lib->n, np = lib->n_peaks;
     x->lib = lib;
     x->kind = o->score;
-    x->a = o->params.int_power;
-    x->b = o->score == NPSW_SCORE_WMF ? o->params.wmf_mz_power : o->params.mz_power;
-    /* cosine counts every peak: a threshold below any intensity */
-    x->thr = o->score == NPSW_SCORE_COSINE ? -1 : o->params.ignore_at_or_below;
+    x->a = a;
+    x->b = b;
+    x->thr = thr;
     x->n = n;
+    if (stored) {
+        borrow(x, st);
+        *out = x;
+        return 0;
+    }
     x->max_mz = ix->max_mz;
     const uint32_t nb = ix->max_mz + 1;
     x->dense_of = malloc(nb * sizeof *x->dense_of);
@@ -344,7 +384,7 @@ int npsw_mfx_new(const npsw_lib *lib, const npsw_search_opts *o, npsw_mfx **out)
     qsort(order, ncand, sizeof *order, occ_desc);
     const double budget = fmax(256.0 * 1024 * 1024, (double)np * (sizeof *lib->mz + sizeof *lib->in));
     const double per_bin = (double)n * LANE_BYTES;
-    for (uint32_t r = 0; r < ncand && (double)(x->nd + 1) * per_bin <= budget; r++)
+    for (uint32_t r = 0; r < ncand && (double)(r + 1) * per_bin <= budget; r++)
         x->dense_of[order[r]] = 1; /* numbered in m/z order below */
     free(order);
     for (uint32_t m = 0; m < nb; m++)
@@ -362,7 +402,6 @@ int npsw_mfx_new(const npsw_lib *lib, const npsw_search_opts *o, npsw_mfx **out)
         if (!x->wl || !x->lam || !x->lam_a || !x->lam_a2 || !x->code || !x->dpa || !x->dpa2)
             goto nomem;
     }
-    const double a = x->a, b = x->b, thr = x->thr;
     /* two passes over the peaks, spectra split between threads in order: count the scalar
      * postings per bin and thread, then fill (each thread from its own start in every bin, so
      * a bin's postings stay in library order) */
@@ -386,7 +425,8 @@ int npsw_mfx_new(const npsw_lib *lib, const npsw_search_opts *o, npsw_mfx **out)
         }
     }
     x->xp_start[nb] = tot;
-    x->xp = malloc((tot ? tot : 1) * sizeof *x->xp);
+    x->nxp = tot;
+    x->xp = calloc(tot ? tot : 1, sizeof *x->xp); /* zeroed padding: the records are stored */
     if (!x->xp) {
         free(cur);
         goto nomem;
@@ -427,6 +467,121 @@ int npsw_mfx_new(const npsw_lib *lib, const npsw_search_opts *o, npsw_mfx **out)
 nomem:
     npsw_mfx_free(x);
     return NPSW_ENOMEM;
+}
+
+/* ---- the stored index (lib->mfi) ------------------------------------------------------- */
+
+void npsw_mf_index_arrays(npsw_mf_index *ix, npsw_mf_array out[NPSW_MF_NARRAYS])
+{
+    const uint64_t nb = (uint64_t)ix->max_mz + 1, lanes = (uint64_t)ix->nd * ix->n;
+    const npsw_mf_array a[NPSW_MF_NARRAYS] = {
+        {"dense_of", (void **)&ix->dense_of, NPSW_MF_U32, 4, nb},
+        {"lane_weight", (void **)&ix->wl, NPSW_MF_F32, 4, lanes},
+        {"lane_ratio", (void **)&ix->lam, NPSW_MF_F32, 4, lanes},
+        {"lane_ratio_low1", (void **)&ix->lam_a, NPSW_MF_F32, 4, lanes},
+        {"lane_ratio_low2", (void **)&ix->lam_a2, NPSW_MF_F32, 4, lanes},
+        {"lane_code", (void **)&ix->code, NPSW_MF_U8, 1, lanes},
+        {"lane_dist_low1", (void **)&ix->dpa, NPSW_MF_U8, 1, lanes},
+        {"lane_dist_low2", (void **)&ix->dpa2, NPSW_MF_U8, 1, lanes},
+        {"postings_start", (void **)&ix->xp_start, NPSW_MF_U64, 8, nb + 1},
+        {"postings", &ix->xp, NPSW_MF_U8, 1, ix->nxp * NPSW_MF_XPOST_BYTES},
+        {"postings_block", (void **)&ix->xp_blk, NPSW_MF_U64, 8, nb * (ix->nblk + 1)},
+        {"norm", (void **)&ix->lnorm, NPSW_MF_F64, 8, ix->n},
+        {"lowest_mz", (void **)&ix->llo, NPSW_MF_F32, 4, ix->n},
+    };
+    memcpy(out, a, sizeof a);
+}
+
+void npsw_mf_index_free(npsw_mf_index *ix)
+{
+    npsw_mf_array a[NPSW_MF_NARRAYS];
+    npsw_mf_index_arrays(ix, a);
+    for (int i = 0; i < NPSW_MF_NARRAYS; i++)
+        if (ix->owned & (1u << i)) free(*a[i].ptr);
+    if (ix->map) munmap(ix->map, ix->map_len);
+    memset(ix, 0, sizeof *ix);
+}
+
+int npsw_mf_index_build(const npsw_lib *lib, npsw_mf_index *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!lib->info.clean.nominal || !lib->idx.bin_start) return 1;
+    npsw_lib tmp = *lib; /* without its stored index, so that one is computed */
+    memset(&tmp.mfi, 0, sizeof tmp.mfi);
+    npsw_search_opts o = npsw_search_opts_default();
+    npsw_mfx *x;
+    int rc = npsw_mfx_new(&tmp, &o, &x);
+    if (rc) return rc;
+    *out = (npsw_mf_index){1,        x->a,      x->b,       x->thr,  x->n,      x->max_mz,
+                           x->nd,    x->nblk,   x->nxp,     x->dense_of, x->wl, x->lam,
+                           x->lam_a, x->lam_a2, x->code,    x->dpa,  x->dpa2,   x->xp_start,
+                           x->xp,    x->xp_blk, x->lnorm,   x->llo,  NULL,      0,
+                           (1u << NPSW_MF_NARRAYS) - 1};
+    free(x); /* the arrays now belong to out */
+    return 0;
+}
+
+int npsw_mf_index_check_shape(const npsw_lib *lib, const npsw_mf_index *ix, const char **what)
+{
+    const uint32_t nb = ix->max_mz + 1;
+    if (ix->n != lib->n || ix->max_mz != lib->idx.max_mz ||
+        ix->nblk != (uint32_t)((lib->n + MFX_BLOCK - 1) / MFX_BLOCK) || ix->nd > nb) {
+        *what = "sizes that do not fit the library";
+        return NPSW_EFORMAT;
+    }
+    uint32_t next = 0;
+    for (uint32_t m = 0; m < nb; m++)
+        if (ix->dense_of[m] != UINT32_MAX && ix->dense_of[m] != next++) {
+            *what = "dense_of";
+            return NPSW_EFORMAT;
+        }
+    if (next != ix->nd) {
+        *what = "dense_of";
+        return NPSW_EFORMAT;
+    }
+    if (ix->xp_start[0] != 0 || ix->xp_start[nb] != ix->nxp) {
+        *what = "postings_start";
+        return NPSW_EFORMAT;
+    }
+    for (uint32_t m = 0; m < nb; m++) {
+        const uint64_t *row = ix->xp_blk + (size_t)m * (ix->nblk + 1);
+        if (ix->xp_start[m + 1] < ix->xp_start[m] || row[0] != ix->xp_start[m] ||
+            row[ix->nblk] != ix->xp_start[m + 1]) {
+            *what = "postings_start";
+            return NPSW_EFORMAT;
+        }
+        for (uint32_t b = 0; b < ix->nblk; b++)
+            if (row[b + 1] < row[b]) {
+                *what = "postings_block";
+                return NPSW_EFORMAT;
+            }
+    }
+    return 0;
+}
+
+int npsw_lib_check_mf_index(const npsw_lib *lib, npsw_err *err)
+{
+    if (!lib->mfi.present) return 0;
+    npsw_mf_index fresh;
+    int rc = npsw_mf_index_build(lib, &fresh);
+    if (rc < 0) return npsw_err_set(err, rc, NULL, 0, "out of memory checking the search index");
+    npsw_mf_index st = lib->mfi;
+    int same = rc == 0 && st.int_power == fresh.int_power && st.mz_power == fresh.mz_power &&
+               st.threshold == fresh.threshold && st.nd == fresh.nd && st.nxp == fresh.nxp &&
+               st.max_mz == fresh.max_mz && st.nblk == fresh.nblk && st.n == fresh.n;
+    if (same) {
+        npsw_mf_array a[NPSW_MF_NARRAYS], b[NPSW_MF_NARRAYS];
+        npsw_mf_index_arrays(&st, a);
+        npsw_mf_index_arrays(&fresh, b);
+        for (int i = 0; i < NPSW_MF_NARRAYS && same; i++)
+            same = a[i].count == 0 || memcmp(*a[i].ptr, *b[i].ptr, a[i].count * a[i].elsize) == 0;
+    }
+    npsw_mf_index_free(&fresh);
+    if (!same)
+        return npsw_err_set(err, NPSW_ECHECKSUM, "/index/mf", 0,
+                            "the stored search index does not match the spectra; rebuild the "
+                            "library with 'npswatch build'");
+    return 0;
 }
 
 void npsw_mfx_work_free(npsw_mfx_work *w)
@@ -487,6 +642,7 @@ static double mf_ratio_uncounted(const npsw_mfx *x, const xpost *p, double m, in
     (void)m;
     const npsw_lib *lib = x->lib;
     uint64_t lo = lib->offsets[p->s], g = p->g;
+    if (g >= lib->n_peaks) return 0; /* a damaged stored index */
     while (g-- > lo && lib->mz[g] > pq) {}
     if (g + 1 > lo && lib->mz[g] == pq)
         return kap * sqrt((double)lib->in[g]) / sqrt((double)lib->in[p->g]);
@@ -500,6 +656,7 @@ static double rmf_ratio_slow(const npsw_mfx *x, const qslot *w, const npsw_peaks
 {
     const npsw_lib *lib = x->lib;
     uint64_t lo = lib->offsets[p->s], g = p->g;
+    if (g >= lib->n_peaks) return 0; /* a damaged stored index */
     double rl_m = sqrt((double)lib->in[p->g]);
     while (g-- > lo) {
         int32_t at = (int32_t)lib->mz[g];
@@ -673,6 +830,7 @@ static void add_peak(const npsw_mfx *x, npsw_mfx_work *w, const qevent *e, uint6
     for (uint64_t k = row[blk]; k < row[blk + 1]; k++) {
         const xpost *p = &x->xp[k];
         const uint32_t t = (uint32_t)(p->s - b0);
+        if (t >= bn) continue; /* never in an index this file made; guards a damaged stored one */
         nm[t] += 1;
         if (cosine) {
             acc[t] += (float)(wq * p->w);

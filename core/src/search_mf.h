@@ -17,9 +17,10 @@
 
 #include <stdint.h>
 
+#include "library_internal.h"
 #include "npsw/search.h"
 
-#define MFX_BLOCK 2048u /* library spectra per block: a batch's sums stay in the L2 cache */
+#define MFX_BLOCK NPSW_MF_BLOCK /* library spectra per block: a batch's sums stay in the L2 cache */
 #define MFX_BATCH 16u   /* queries searched together: a dense bin's lanes are read once for all */
 
 /* SIMD levels of the kernels; NPSW_SIMD=scalar|avx2|avx512 caps the level picked. */

@@ -114,8 +114,8 @@ KERNEL_ATTR __attribute__((noinline)) static void KERNEL_NAME(const dense_args *
             /* the last pair in [previous counted library peak, m) with a side above the
              * threshold: the nearest library peak at or below it where the query has a counted
              * peak, else the second nearest, else the counted one */
-            const float ra = tabc[dpa[s]] * lam_a[s];
-            const float rb = tabc[dpa2[s]] * lam_a2[s];
+            const float ra = tabc[dpa[s] & LANE_DIST] * lam_a[s];
+            const float rb = tabc[dpa2[s] & LANE_DIST] * lam_a2[s];
             const float rc = tab[dl] * lam[s];
             const float ua = (float)(ra > 0.0f), ub = (1.0f - ua) * (float)(rb > 0.0f);
             const float rr = ua * ra + ub * rb + (1.0f - ua - ub) * rc;

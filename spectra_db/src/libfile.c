@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -243,6 +244,58 @@ done:
     free(sha);
 }
 
+static hid_t mf_h5type(int t)
+{
+    switch (t) {
+    case NPSW_MF_U8: return H5T_NATIVE_UINT8;
+    case NPSW_MF_U32: return H5T_NATIVE_UINT32;
+    case NPSW_MF_U64: return H5T_NATIVE_UINT64;
+    case NPSW_MF_F32: return H5T_NATIVE_FLOAT;
+    default: return H5T_NATIVE_DOUBLE;
+    }
+}
+
+/* /index/mf: the match-factor search index for the default search parameters (format 1.3). */
+static void write_mf_index(writer *w, const npsw_lib *lib)
+{
+    if (w->rc || !lib->info.clean.nominal || !lib->idx.bin_start) return;
+    npsw_mf_index built, *ix = (npsw_mf_index *)&lib->mfi; /* only read */
+    if (!ix->present) {
+        int rc = npsw_mf_index_build(lib, &built);
+        if (rc < 0) {
+            w->rc = npsw_err_set(w->err, NPSW_ENOMEM, "/index/mf", 0,
+                                 "out of memory building the search index");
+            return;
+        }
+        if (rc > 0) return; /* intensities the index cannot take: searched exhaustively */
+        ix = &built;
+    }
+    hid_t g = make_group(w, "/index/mf");
+    if (g >= 0) {
+        uint32_t block = NPSW_MF_BLOCK;
+        write_attr_str(w, g, "layout", NPSW_MF_LAYOUT);
+        write_attr_str(w, g, "content_sha256", lib->info.content_sha256);
+        write_attr_num(w, g, "int_power", H5T_NATIVE_DOUBLE, &ix->int_power);
+        write_attr_num(w, g, "mz_power", H5T_NATIVE_DOUBLE, &ix->mz_power);
+        write_attr_num(w, g, "threshold", H5T_NATIVE_DOUBLE, &ix->threshold);
+        write_attr_num(w, g, "n_spectra", H5T_NATIVE_UINT64, &ix->n);
+        write_attr_num(w, g, "max_mz", H5T_NATIVE_UINT32, &ix->max_mz);
+        write_attr_num(w, g, "n_dense", H5T_NATIVE_UINT32, &ix->nd);
+        write_attr_num(w, g, "n_blocks", H5T_NATIVE_UINT32, &ix->nblk);
+        write_attr_num(w, g, "block_spectra", H5T_NATIVE_UINT32, &block);
+        write_attr_num(w, g, "n_postings", H5T_NATIVE_UINT64, &ix->nxp);
+        H5Gclose(g);
+    }
+    npsw_mf_array a[NPSW_MF_NARRAYS];
+    npsw_mf_index_arrays(ix, a);
+    for (int i = 0; i < NPSW_MF_NARRAYS; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "/index/mf/%s", a[i].name);
+        write_dataset(w, name, mf_h5type(a[i].type), *a[i].ptr, a[i].count);
+    }
+    if (ix == &built) npsw_mf_index_free(&built);
+}
+
 static int fsync_path(const char *path, int directory)
 {
     int fd = open(path, directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
@@ -264,10 +317,12 @@ int npsw_lib_write(const npsw_lib *lib, const char *path, npsw_err *err)
     h5_quiet q;
     quiet_on(&q);
     writer w = {-1, path, err, 0};
-    hid_t fcpl = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_file_locking(fcpl, 0, 1);
-    w.file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fcpl);
-    H5Pclose(fcpl);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_file_locking(fapl, 0, 1);
+    /* datasets of 4 KiB or more start on 64-byte boundaries, so a reader can map them */
+    H5Pset_alignment(fapl, 4096, 64);
+    w.file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
     if (w.file < 0) {
         quiet_off(&q);
         return npsw_err_set(err, NPSW_EIO, tmp, 0,
@@ -322,6 +377,7 @@ int npsw_lib_write(const npsw_lib *lib, const char *path, npsw_err *err)
                       (uint64_t)lib->idx.max_mz + 2);
         write_dataset(&w, "/index/nominal/spectrum", H5T_NATIVE_UINT32, lib->idx.spec, np);
         write_dataset(&w, "/index/nominal/intensity", H5T_NATIVE_FLOAT, lib->idx.in, np);
+        write_mf_index(&w, lib);
     }
     if (H5Fclose(w.file) < 0) wfail(&w, "/", "file (close failed: disk full?)");
     quiet_off(&q);
@@ -691,6 +747,125 @@ static void read_index(reader *r, npsw_lib *lib)
                   "/index/nominal/spectrum");
 }
 
+/* A dataset of /index/mf in place in the file mapping when it is stored contiguously with the
+ * native type and suitably aligned (the common case: the writer aligns large datasets), else
+ * read into memory. Returns the pointer (NULL and r->rc set on failure); *owned says which. */
+static void *map_or_read(reader *r, const char *name, const npsw_mf_array *a, const char *map,
+                         size_t map_len, int *owned)
+{
+    *owned = 0;
+    if (r->rc) return NULL;
+    hid_t ds = H5Dopen2(r->file, name, H5P_DEFAULT);
+    if (ds < 0) {
+        rfail(r, NPSW_EFORMAT, name, "missing dataset %s", name);
+        return NULL;
+    }
+    hid_t sp = H5Dget_space(ds), ft = H5Dget_type(ds), dcpl = H5Dget_create_plist(ds);
+    hsize_t dims[1] = {0};
+    int ok = sp >= 0 && H5Sget_simple_extent_ndims(sp) == 1 &&
+             H5Sget_simple_extent_dims(sp, dims, NULL) == 1 && dims[0] == a->count;
+    haddr_t off = HADDR_UNDEF;
+    if (ok && map && a->count && ft >= 0 && dcpl >= 0 && H5Pget_layout(dcpl) == H5D_CONTIGUOUS &&
+        H5Tequal(ft, a->type == NPSW_MF_U8    ? H5T_NATIVE_UINT8
+                     : a->type == NPSW_MF_U32 ? H5T_NATIVE_UINT32
+                     : a->type == NPSW_MF_U64 ? H5T_NATIVE_UINT64
+                     : a->type == NPSW_MF_F32 ? H5T_NATIVE_FLOAT
+                                              : H5T_NATIVE_DOUBLE) > 0)
+        off = H5Dget_offset(ds);
+    if (sp >= 0) H5Sclose(sp);
+    if (ft >= 0) H5Tclose(ft);
+    if (dcpl >= 0) H5Pclose(dcpl);
+    H5Dclose(ds);
+    if (!ok) {
+        rfail(r, NPSW_EFORMAT, name, "dataset %s has the wrong size", name);
+        return NULL;
+    }
+    if (off != HADDR_UNDEF && off % a->elsize == 0 && off <= map_len &&
+        a->count * a->elsize <= map_len - off)
+        return (void *)(map + off);
+    *owned = 1;
+    hid_t mt = a->type == NPSW_MF_U8    ? H5T_NATIVE_UINT8
+               : a->type == NPSW_MF_U32 ? H5T_NATIVE_UINT32
+               : a->type == NPSW_MF_U64 ? H5T_NATIVE_UINT64
+               : a->type == NPSW_MF_F32 ? H5T_NATIVE_FLOAT
+                                        : H5T_NATIVE_DOUBLE;
+    return read_dataset(r, name, mt, a->elsize, a->count);
+}
+
+/* /index/mf (format 1.3). A file without it (older minor versions), or with a layout this
+ * npswatch does not know, searches with an index built in memory at each search; one made for
+ * other content is refused like /index/nominal. */
+static void read_mf_index(reader *r, npsw_lib *lib)
+{
+    if (r->rc || !lib->info.clean.nominal || !lib->idx.bin_start ||
+        H5Lexists(r->file, "/index/mf", H5P_DEFAULT) <= 0)
+        return;
+    hid_t g = H5Gopen2(r->file, "/index/mf", H5P_DEFAULT);
+    if (g < 0) {
+        rfail(r, NPSW_EFORMAT, "/index/mf", "cannot open %s", "/index/mf");
+        return;
+    }
+    char layout[64], sha[80];
+    uint32_t block = 0;
+    npsw_mf_index *ix = &lib->mfi;
+    read_attr_str(r, g, "layout", layout, sizeof layout, 1);
+    read_attr_str(r, g, "content_sha256", sha, sizeof sha, 1);
+    read_attr_num(r, g, "int_power", H5T_NATIVE_DOUBLE, &ix->int_power, 1);
+    read_attr_num(r, g, "mz_power", H5T_NATIVE_DOUBLE, &ix->mz_power, 1);
+    read_attr_num(r, g, "threshold", H5T_NATIVE_DOUBLE, &ix->threshold, 1);
+    read_attr_num(r, g, "n_spectra", H5T_NATIVE_UINT64, &ix->n, 1);
+    read_attr_num(r, g, "max_mz", H5T_NATIVE_UINT32, &ix->max_mz, 1);
+    read_attr_num(r, g, "n_dense", H5T_NATIVE_UINT32, &ix->nd, 1);
+    read_attr_num(r, g, "n_blocks", H5T_NATIVE_UINT32, &ix->nblk, 1);
+    read_attr_num(r, g, "block_spectra", H5T_NATIVE_UINT32, &block, 1);
+    read_attr_num(r, g, "n_postings", H5T_NATIVE_UINT64, &ix->nxp, 1);
+    H5Gclose(g);
+    if (r->rc) return;
+    if (strcmp(layout, NPSW_MF_LAYOUT) != 0 || block != NPSW_MF_BLOCK) {
+        memset(ix, 0, sizeof *ix); /* another layout: built in memory when searching */
+        return;
+    }
+    if (strcmp(sha, lib->info.content_sha256) != 0) {
+        rfail(r, NPSW_ECHECKSUM, "/index/mf",
+              "the search index was made for other content (%s); rebuild the library", sha);
+        return;
+    }
+    if (ix->n != lib->n || ix->max_mz != lib->idx.max_mz || ix->nd > ix->max_mz + 1 ||
+        ix->nxp > ((uint64_t)1 << 40)) {
+        rfail(r, NPSW_EFORMAT, "/index/mf", "index sizes do not fit the library (%s)", "/index/mf");
+        return;
+    }
+    /* map the file once; every large dataset is then used in place (read-only, shared with
+     * the page cache: opening costs no copy, only what a search touches is read) */
+    char *map = NULL;
+    size_t map_len = 0;
+    int fd = getenv("NPSW_NO_MMAP") ? -1 : open(r->path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
+        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+        if (m != MAP_FAILED) {
+            map = m;
+            map_len = (size_t)st.st_size;
+        }
+    }
+    if (fd >= 0) close(fd);
+    ix->map = map;
+    ix->map_len = map_len;
+    npsw_mf_array a[NPSW_MF_NARRAYS];
+    npsw_mf_index_arrays(ix, a);
+    for (int i = 0; i < NPSW_MF_NARRAYS && !r->rc; i++) {
+        char name[64];
+        int owned;
+        snprintf(name, sizeof name, "/index/mf/%s", a[i].name);
+        *a[i].ptr = map_or_read(r, name, &a[i], map, map_len, &owned);
+        if (owned) ix->owned |= 1u << i;
+    }
+    ix->present = 1; /* (freed with the library, whatever happens below) */
+    const char *what = NULL;
+    if (!r->rc && npsw_mf_index_check_shape(lib, ix, &what) != 0)
+        rfail(r, NPSW_EFORMAT, "/index/mf", "inconsistent search index (%s)", what);
+}
+
 npsw_lib *npsw_lib_open(const char *path, npsw_err *err)
 {
     if (access(path, R_OK) != 0) {
@@ -779,6 +954,7 @@ npsw_lib *npsw_lib_open(const char *path, npsw_err *err)
         read_provenance(&r, info);
         read_lineage(&r, info, n);
         read_index(&r, lib);
+        read_mf_index(&r, lib);
     }
     H5Gclose(root);
     H5Fclose(r.file);
@@ -820,6 +996,10 @@ int npsw_lib_verify(const npsw_lib *lib, npsw_err *err)
                                     (unsigned long long)a->index + 1);
         }
     }
-    if (lib->info.clean.nominal) return npsw_lib_check_index(lib, err);
+    if (lib->info.clean.nominal) {
+        int rc = npsw_lib_check_index(lib, err);
+        if (rc) return rc;
+        return npsw_lib_check_mf_index(lib, err);
+    }
     return 0;
 }

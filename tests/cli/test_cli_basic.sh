@@ -23,7 +23,7 @@ show() { echo "---- $1:" >&2; sed 's/^/    /' "$1" >&2; }
 "$BIN" --version >version.out 2>version.err
 rc=$?
 [ $rc -eq 0 ] || fail "--version exited $rc"
-grep -q "library file format 1.2" version.out || { fail "--version lacks 'library file format 1.2'"; show version.out; }
+grep -q "library file format 1.3" version.out || { fail "--version lacks 'library file format 1.3'"; show version.out; }
 grep -q "^npswatch " version.out || { fail "--version lacks a line starting 'npswatch '"; show version.out; }
 
 "$BIN" --help >help.out 2>help.err

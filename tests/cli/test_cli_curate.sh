@@ -64,7 +64,7 @@ hit() {
 DEA_SHA=$(sed -n 's/^content sha256: //p' <("$BIN" info dea.h5))
 N=$(sed -n 's/^spectra: //p' <("$BIN" info dea.h5))
 [ ${#DEA_SHA} = 64 ] && [ "$N" -gt 100 ] || { fail "info dea.h5: sha '$DEA_SHA', $N spectra"; exit 1; }
-"$BIN" --version | grep -q "library file format 1.2" || fail "--version does not say format 1.2"
+"$BIN" --version | grep -q "library file format 1.3" || fail "--version does not say format 1.3"
 
 # ---- build --from / --add ----------------------------------------------------------------
 expect_exit 0 from "$BIN" build --from dea.h5 --add "$QMSP" -o plus.h5
@@ -72,7 +72,7 @@ expect_exit 0 from_info "$BIN" info --verify plus.h5
 expect_out from_info "spectra: $((N + 6))"
 expect_out from_info "version: 3.4.1"
 expect_out from_info "name: SWGDRUG 3.4 DEA"
-expect_out from_info "format: 1.2"
+expect_out from_info "format: 1.3"
 expect_out from_info "lineage: parent \"SWGDRUG 3.4 DEA\" version 3.4, content sha256 $DEA_SHA"
 expect_out from_info "lineage advisory: none"
 expect_out from_info "lineage added: 6 entries"

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "npsw/config.h"
 #include "npsw/hash.h"
 #include "npsw/libfile.h"
 
@@ -277,7 +278,7 @@ static void test_lineage_round_trip(void **state)
     assert_non_null(b);
     const npsw_lib_info *bi = npsw_lib_get_info(b);
     assert_int_equal(bi->format_major, 1);
-    assert_int_equal(bi->format_minor, 2);
+    assert_int_equal(bi->format_minor, NPSW_FORMAT_MINOR);
     assert_string_equal(bi->name, "parent lib"); /* the parent's name by default */
     assert_string_equal(bi->version, "2.0.adv7");
     assert_int_equal(npsw_lib_size(b), 7);

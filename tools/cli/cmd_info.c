@@ -14,7 +14,8 @@ static void help(FILE *f)
                "root), spectrum and peak counts, counts by source and by drug class, and the m/z\n"
                "range.\n\n"
                "Options:\n"
-               "  --verify    recompute the content SHA-256 and the peak index and compare them\n"
+               "  --verify    recompute the content SHA-256, the peak index and the search index and\n"
+               "              compare them\n"
                "              with the stored ones, and check the lineage's added entries\n"
                "              against the library (exit 1 on a mismatch)\n"
                "  -h, --help  this help\n");
@@ -167,6 +168,9 @@ int cmd_info(int argc, char **argv)
            li->content_sha256, (unsigned long long)n, (unsigned long long)np,
            n ? (double)np / (double)n : 0.0, lo, hi);
     printf("cleaning: %s\n", clean);
+    char sidx[300];
+    npsw_lib_search_index_describe(lib, sidx, sizeof sidx);
+    printf("search index: %s\n", sidx);
     printf("inputs:\n");
     for (size_t i = 0; i < li->n_inputs; i++)
         printf("  %s  sha256=%s  records=%llu skipped=%llu\n", li->inputs[i].path,
@@ -185,7 +189,7 @@ int cmd_info(int argc, char **argv)
             cli_err(&e);
             rc = EXIT_INPUT;
         } else {
-            printf("verify: ok (content sha256 and peak index recomputed and equal)\n");
+            printf("verify: ok (content sha256, peak index and search index recomputed and equal)\n");
         }
     }
     npsw_lib_free(lib);

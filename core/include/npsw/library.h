@@ -134,6 +134,10 @@ int npsw_lib_ion_mode(const npsw_lib *lib, uint64_t i);
 /* Copy spectrum i out (peaks and metadata). */
 int npsw_lib_get_spectrum(const npsw_lib *lib, uint64_t i, npsw_spectrum *out) NPSW_WUR;
 
+/* How the match-factor search index is held (format 1.3, docs/format.md "/index/mf"): stored in
+ * the file (for which weights, mapped or read), or built in memory at each search. */
+void npsw_lib_search_index_describe(const npsw_lib *lib, char *buf, size_t size);
+
 /* Recompute the content SHA-256 (docs/format.md) into hex. */
 void npsw_lib_content_sha256(const npsw_lib *lib, char hex[65]);
 
