@@ -6,7 +6,8 @@
 Writes npswatch.1 (from `npswatch --help`: the command table of tools/cli/main.c) and
 npswatch-CMD.1 for every command listed there (from `npswatch CMD --help`). The --help texts are
 the maintained source, so a man page always says what the program says; a command without a
-usable --help text fails the generation (and the build). Layout of a --help text (docs/man.md):
+usable --help text fails the generation (and the build). Layout of a --help text
+(docs/install.md, "Man pages"):
 
     Usage: npswatch CMD ...          SYNOPSIS (every line up to the first blank line)
     <paragraphs>                     DESCRIPTION
