@@ -215,7 +215,7 @@ class Queries:
         return os.fsdecode(v)
 
     def close(self):
-        if getattr(self, "_h", None):
+        if getattr(self, "_h", None) and _C is not None:  # _C: None late in interpreter exit
             _C.npsw_api_queries_free(self._h)
             self._h = None
 
@@ -472,7 +472,7 @@ class Library:
                 q.close()
 
     def close(self):
-        if getattr(self, "_h", None):
+        if getattr(self, "_h", None) and _C is not None:
             _C.npsw_api_lib_close(self._h)
             self._h = None
 

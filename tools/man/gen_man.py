@@ -126,9 +126,11 @@ def command_page(cmd, summary, text, version, all_cmds):
     out += [esc(u) for u in usage]
     out += [".fi", ".SH DESCRIPTION"]
     for k, para in enumerate(desc):
-        if k:
-            out.append(".PP")
-        out += [esc(l.strip()) for l in para]
+        for n, line in enumerate(para):
+            # a new paragraph, and a line that starts with a sub-command label ("init: ...")
+            if (k and not n) or (n and re.match(r"^[a-z][a-z-]*: ", line)):
+                out.append(".PP")
+            out.append(esc(line.strip()))
     out.append(".SH OPTIONS")
     for opt, what in options:
         out += [".TP", f".B {esc(opt)}", esc(what)]
