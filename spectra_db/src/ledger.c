@@ -780,6 +780,31 @@ int npsw_ledger_lab_check_token(npsw_ledger *l, int64_t lab_id, const char *toke
     return rc;
 }
 
+int npsw_ledger_lab_by_token(npsw_ledger *l, const char *token, npsw_ledger_lab *out,
+                             npsw_err *err)
+{
+    if (!token || strlen(token) != NPSW_LEDGER_TOKEN_LEN) return 0;
+    char hex[65];
+    npsw_ledger_token_hash(token, hex);
+    sqlite3_stmt *st = prep(l, "SELECT " LAB_COLUMNS " FROM labs WHERE token_sha256 = ?",
+                            "looking up a token", err);
+    if (!st) return err ? err->code : NPSW_EIO;
+    bind_text(st, 1, hex);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *stored = (const char *)sqlite3_column_text(st, 4);
+        lab_from_row(st, out);
+        rc = stored && strlen(stored) == 64 && CRYPTO_memcmp(stored, hex, 64) == 0;
+    } else if (rc == SQLITE_DONE) {
+        rc = 0;
+    } else {
+        rc = sql_fail(l, err, "looking up a token");
+    }
+    sqlite3_finalize(st);
+    OPENSSL_cleanse(hex, sizeof hex);
+    return rc;
+}
+
 int npsw_ledger_lab_list(npsw_ledger *l, npsw_ledger_lab **out, npsw_err *err)
 {
     *out = NULL;
