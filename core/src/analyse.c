@@ -47,6 +47,8 @@ struct npsw_analyser {
     int nominal;
     npsw_shift_finder *fft; /* nominal libraries only */
     double *norm2;          /* per spectrum: sum of (sqrt(I) mz)^2 */
+    double *sqrt_in;        /* per posting of the nominal index: sqrt of its intensity (the
+                               table-shift sums read each posting up to 65 times) */
 };
 
 struct npsw_analyse_scratch {
@@ -69,6 +71,12 @@ npsw_analyser *npsw_analyser_new(const npsw_lib *lib, npsw_err *err)
         for (uint32_t j = 0; j < lp.n; j++) an->norm2[i] += lp.in[j] * lp.mz[j] * lp.mz[j];
         if (lp.n && lp.mz[lp.n - 1] > max_mz) max_mz = (uint32_t)fmin(lp.mz[lp.n - 1], 100000);
     }
+    const npsw_nominal_index *ix = &lib->idx;
+    if (an->nominal && ix->bin_start) {
+        uint64_t np = ix->bin_start[ix->max_mz + 1];
+        if (!(an->sqrt_in = malloc((np ? np : 1) * sizeof *an->sqrt_in))) goto nomem;
+        for (uint64_t p = 0; p < np; p++) an->sqrt_in[p] = sqrt(ix->in[p]);
+    }
     if (an->nominal) {
         /* query peaks above this are left out of the correlation only */
         if (max_mz < 1000) max_mz = 1000;
@@ -89,6 +97,7 @@ void npsw_analyser_free(npsw_analyser *an)
     if (!an) return;
     npsw_shift_finder_free(an->fft);
     free(an->norm2);
+    free(an->sqrt_in);
     free(an);
 }
 
@@ -247,7 +256,9 @@ static void table_candidates(const npsw_analyser *an, npsw_analyse_scratch *s,
 {
     const npsw_lib *lib = an->lib;
     const npsw_nominal_index *ix = &lib->idx;
-    if (!an->nominal || !s || !ix->bin_start || !q->n || q->precursor_mz > 0) return;
+    if (!an->nominal || !s || !ix->bin_start || !an->sqrt_in || !q->n || q->precursor_mz > 0)
+        return;
+    const double *sq = an->sqrt_in;
     /* distinct nominal changes, |d| >= 3 */
     int ds[64], nd = 0;
     const npsw_substituent *t;
@@ -270,7 +281,7 @@ static void table_candidates(const npsw_analyser *an, npsw_analyse_scratch *s,
         for (uint64_t p = ix->bin_start[m]; p < ix->bin_start[m + 1]; p++) {
             uint32_t l = ix->spec[p];
             if (!s->seen0[l]) s->seen0[l] = 1, s->t0[n0++] = l;
-            s->acc0[l] += w * sqrt(ix->in[p]);
+            s->acc0[l] += w * sq[p];
         }
     }
     pairscore best[TABLE_KEEP];
@@ -285,7 +296,7 @@ static void table_candidates(const npsw_analyser *an, npsw_analyse_scratch *s,
             for (uint64_t p = ix->bin_start[m]; p < ix->bin_start[m + 1]; p++) {
                 uint32_t l = ix->spec[p];
                 if (!s->seend[l]) s->seend[l] = 1, s->td[nt2++] = l;
-                s->accd[l] += w * sqrt(ix->in[p]);
+                s->accd[l] += w * sq[p];
             }
         }
         for (uint32_t j = 0; j < nt2; j++) {

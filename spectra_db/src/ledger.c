@@ -1135,7 +1135,12 @@ int npsw_ledger_submit(npsw_ledger *l, const npsw_ledger_submission *sub, int64_
     int rc;
     char sha[65], utc[32];
     utc_now(utc);
-    if ((rc = npsw_ledger_begin(l, err)) < 0) return rc;
+    /* alone: one transaction; inside the caller's: a savepoint, so that a failure undoes this
+     * submission only */
+    const int own = !l->in_tx;
+    if ((rc = own ? npsw_ledger_begin(l, err)
+                  : exec(l, "SAVEPOINT npsw_submit", "starting a savepoint", err)) < 0)
+        return rc;
     if ((rc = npsw_ledger_blob_put(l, sub->bytes ? sub->bytes : "", sub->len, sha, err)) < 0)
         goto fail;
     /* the library version used, once per content */
@@ -1248,13 +1253,24 @@ int npsw_ledger_submit(npsw_ledger *l, const npsw_ledger_submission *sub, int64_
     rc = npsw_ledger_audit_append(l, sub->actor ? sub->actor : actor, "submit", obj, details,
                                   NULL, err);
     if (rc < 0) goto fail;
-    if ((rc = npsw_ledger_commit(l, err)) < 0) goto out;
+    if (own) {
+        if ((rc = npsw_ledger_commit(l, err)) < 0) goto out;
+    } else if ((rc = exec(l, "RELEASE npsw_submit", "releasing a savepoint", err)) < 0) {
+        goto fail;
+    }
     if (id) *id = sid;
     goto out;
 fail_code:
     rc = err && err->code < 0 ? err->code : NPSW_EIO;
 fail:
-    npsw_ledger_rollback(l);
+    if (own) {
+        npsw_ledger_rollback(l);
+    } else {
+        int x = l->last_sqlite;
+        sqlite3_exec(l->db, "ROLLBACK TO npsw_submit", NULL, NULL, NULL);
+        sqlite3_exec(l->db, "RELEASE npsw_submit", NULL, NULL, NULL);
+        l->last_sqlite = x;
+    }
 out:
     sqlite3_finalize(st);
     sqlite3_finalize(ins_sp);

@@ -363,13 +363,15 @@ int sub_run(const sub_engine *en, npsw_ledger *l, const sub_file *f, sub_row_fn 
     };
     int64_t sid = 0;
     npsw_err_clear(&e);
-    int src = npsw_ledger_submit(l, &sub, &sid, &e);
+    int sqlite_code = 0;
+    int src = en->store ? en->store(en->store_user, &sub, &sid, &e, &sqlite_code)
+                        : npsw_ledger_submit(l, &sub, &sid, &e);
     if (src < 0) {
         char buf[NPSW_ERR_MSG_MAX + NPSW_ERR_WHERE_MAX + 64];
         say(en, "%s", npsw_err_format(&e, buf, sizeof buf));
         snprintf(out->why, sizeof out->why, "%s: not stored: %s", path, buf);
         say(en, "%s: not stored", path);
-        out->sqlite_code = npsw_ledger_sqlite_error(l);
+        out->sqlite_code = en->store ? sqlite_code : npsw_ledger_sqlite_error(l);
         rc = src == NPSW_EIO && out->sqlite_code ? EXIT_INTERNAL : cli_exit_code(src);
         goto done;
     }

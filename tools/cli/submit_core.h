@@ -26,6 +26,12 @@ typedef struct sub_engine {
      * "npswatch: " prefix; NULL = none */
     void (*say)(void *user, const char *msg);
     void *say_user;
+    /* how the submission is stored: NULL = npsw_ledger_submit on the given ledger; else this
+     * (the service hands it to its writer thread, which commits several together). Returns 0
+     * when durable; on failure fills err and *sqlite_code (0 = not a storage failure). */
+    int (*store)(void *user, const npsw_ledger_submission *sub, int64_t *id, npsw_err *err,
+                 int *sqlite_code);
+    void *store_user;
 } sub_engine;
 
 /* One file. */

@@ -27,6 +27,8 @@
 #include "npsw/libfile.h"
 #include "serve.h"
 
+#include <sqlite3.h>
+
 serve_state g_serve;
 
 extern const unsigned char npsw_openapi_json[];
@@ -83,66 +85,126 @@ static void close_handles(void)
     pthread_mutex_unlock(&handles_mu);
 }
 
-/* ---- audit of requests: group commit ------------------------------------------------------- */
+/* ---- the writer: group commit ------------------------------------------------------------ */
 
-/* A request's audit entry waits in this queue; the audit thread appends everything queued in
- * one transaction (one fsync for many requests) and wakes the waiting requests, which only then
- * send their responses: an answered API request is always in the audit log. */
-typedef struct audit_item {
+/* Every ledger write of the service goes through one writer thread with its own handle:
+ * submissions (each a savepoint, so one bad submission does not undo the others) and the audit
+ * entries of requests wait in a queue; the writer stores everything queued in one transaction
+ * (one fsync for many requests) and wakes the waiting requests, which only then answer. An
+ * acknowledged submission is durable, and an answered API request is in the audit log. Writers
+ * inside one process never wait on SQLite's busy handler. */
+typedef struct write_item {
+    /* a request's audit entry ... */
     char actor[48];
     char object[600];
     char *details;
+    /* ... or a submission */
+    const npsw_ledger_submission *sub;
+    int64_t id;
+    npsw_err err;
+    int sqlite_code;
     int done, rc;
-    struct audit_item *next;
-} audit_item;
+    struct write_item *next;
+} write_item;
 
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t cv_work, cv_done;
-    audit_item *head, **tail;
+    write_item *head, **tail;
     int stop;
     pthread_t thread;
     npsw_ledger *l;
-    uint64_t n_batches, n_entries;
+    uint64_t n_batches, n_entries, n_submissions;
 } au = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL,
-        NULL, 0, 0, NULL, 0, 0};
+        NULL, 0, 0, NULL, 0, 0, 0};
 
-static void *audit_main(void *arg)
+static void *writer_main(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&au.mu);
     for (;;) {
         while (!au.head && !au.stop) pthread_cond_wait(&au.cv_work, &au.mu);
         if (!au.head && au.stop) break;
-        audit_item *batch = au.head;
+        write_item *batch = au.head;
         au.head = NULL;
         au.tail = &au.head;
         pthread_mutex_unlock(&au.mu);
         npsw_err e;
         npsw_err_clear(&e);
         int rc = npsw_ledger_begin(au.l, &e);
-        size_t n = 0;
-        for (audit_item *it = batch; rc == 0 && it; it = it->next, n++)
-            rc = npsw_ledger_audit_append(au.l, it->actor, "http.request", it->object, it->details,
-                                          NULL, &e);
-        if (rc == 0) rc = npsw_ledger_commit(au.l, &e);
-        else npsw_ledger_rollback(au.l);
+        int sq = rc < 0 ? npsw_ledger_sqlite_error(au.l) : 0;
+        for (write_item *it = batch; it; it = it->next) {
+            if (rc < 0) { /* the transaction is gone: everything after fails with it */
+                it->rc = rc;
+                it->err = e;
+                it->sqlite_code = sq;
+                continue;
+            }
+            npsw_err_clear(&it->err);
+            it->rc = it->sub ? npsw_ledger_submit(au.l, it->sub, &it->id, &it->err)
+                             : npsw_ledger_audit_append(au.l, it->actor, "http.request",
+                                                        it->object, it->details, NULL, &it->err);
+            if (it->rc < 0) it->sqlite_code = npsw_ledger_sqlite_error(au.l);
+            if (it->rc < 0 && sqlite3_get_autocommit(npsw_ledger_db(au.l))) {
+                /* SQLite rolled the whole transaction back (disk full, I/O error) */
+                rc = it->rc;
+                e = it->err;
+                sq = it->sqlite_code;
+                for (write_item *x = batch; x != it; x = x->next)
+                    if (x->rc == 0) x->rc = rc, x->err = e, x->sqlite_code = sq;
+                npsw_ledger_rollback(au.l);
+            }
+        }
+        if (rc == 0 && (rc = npsw_ledger_commit(au.l, &e)) < 0) {
+            sq = npsw_ledger_sqlite_error(au.l);
+            for (write_item *it = batch; it; it = it->next)
+                if (it->rc == 0) it->rc = rc, it->err = e, it->sqlite_code = sq;
+        }
         if (rc < 0) {
             char buf[NPSW_ERR_MSG_MAX + NPSW_ERR_WHERE_MAX + 64];
-            fprintf(stderr, "npswatch: serve: could not write %zu request audit entries: %s\n", n,
+            fprintf(stderr, "npswatch: serve: a ledger write failed: %s\n",
                     npsw_err_format(&e, buf, sizeof buf));
         }
         pthread_mutex_lock(&au.mu);
         au.n_batches++;
-        for (audit_item *it = batch; it; it = it->next) {
+        for (write_item *it = batch; it; it = it->next) {
+            if (it->rc == 0) {
+                if (it->sub) au.n_submissions++;
+                else au.n_entries++;
+            }
             it->done = 1;
-            it->rc = rc;
-            au.n_entries += rc == 0;
         }
         pthread_cond_broadcast(&au.cv_done);
     }
     pthread_mutex_unlock(&au.mu);
     return NULL;
+}
+
+/* Hand an item to the writer and wait until it is committed (or failed). */
+static int write_wait(write_item *it)
+{
+    pthread_mutex_lock(&au.mu);
+    *au.tail = it;
+    au.tail = &it->next;
+    pthread_cond_signal(&au.cv_work);
+    while (!it->done) pthread_cond_wait(&au.cv_done, &au.mu);
+    pthread_mutex_unlock(&au.mu);
+    return it->rc;
+}
+
+/* sub_engine.store: the submission through the writer. */
+static int store_submission(void *user, const npsw_ledger_submission *sub, int64_t *id,
+                            npsw_err *err, int *sqlite_code)
+{
+    (void)user;
+    write_item it;
+    memset(&it, 0, sizeof it);
+    it.sub = sub;
+    int rc = write_wait(&it);
+    *id = it.id;
+    *sqlite_code = it.sqlite_code;
+    if (rc < 0 && err) *err = it.err;
+    return rc;
 }
 
 /* Queue the request's entry and wait until it is committed. Returns 0 or < 0. */
@@ -159,7 +221,7 @@ static int audit_request(req *r, size_t bytes_out)
             inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, remote,
                       sizeof remote);
     }
-    audit_item it;
+    write_item it;
     memset(&it, 0, sizeof it);
     snprintf(it.actor, sizeof it.actor, "%s", r->who.actor);
     /* the object: method and path, control characters replaced */
@@ -180,14 +242,9 @@ static int audit_request(req *r, size_t bytes_out)
         return NPSW_ENOMEM;
     }
     cJSON_Delete(d);
-    pthread_mutex_lock(&au.mu);
-    *au.tail = &it;
-    au.tail = &it.next;
-    pthread_cond_signal(&au.cv_work);
-    while (!it.done) pthread_cond_wait(&au.cv_done, &au.mu);
-    pthread_mutex_unlock(&au.mu);
+    int rc = write_wait(&it);
     cJSON_free(it.details);
-    return it.rc;
+    return rc;
 }
 
 /* ---- per-token rate limit (token bucket) ------------------------------------------------- */
@@ -1049,7 +1106,8 @@ int cmd_serve(int argc, char **argv)
                                   .ao = x.ao,
                                   .actx = g_serve.actx,
                                   .ro = npsw_read_opts_default(),
-                                  .extra = g_serve.analysis_extra};
+                                  .extra = g_serve.analysis_extra,
+                                  .store = store_submission};
     g_serve.engine.ro.max_file_size = c->max_body;
     g_serve.openapi = (const char *)npsw_openapi_json;
     g_serve.openapi_len = npsw_openapi_json_len;
@@ -1073,8 +1131,8 @@ int cmd_serve(int argc, char **argv)
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (pthread_create(&au.thread, NULL, audit_main, NULL) != 0) {
-        cli_msg("serve: cannot start the audit thread");
+    if (pthread_create(&au.thread, NULL, writer_main, NULL) != 0) {
+        cli_msg("serve: cannot start the writer thread");
         rc = EXIT_INTERNAL;
         goto done;
     }
@@ -1127,8 +1185,9 @@ int cmd_serve(int argc, char **argv)
     pthread_mutex_unlock(&inflight.mu);
     if (left) cli_msg("serve: %ld request(s) still in flight after %u s; closing them", left, c->drain_s);
     MHD_stop_daemon(g_serve.daemon);
-    cli_msg("serve: stopped (%" PRIu64 " request audit entries in %" PRIu64 " transactions)",
-            au.n_entries, au.n_batches);
+    cli_msg("serve: stopped (%" PRIu64 " submissions and %" PRIu64 " request audit entries "
+            "stored in %" PRIu64 " transactions)",
+            au.n_submissions, au.n_entries, au.n_batches);
 stop_audit:
     pthread_mutex_lock(&au.mu);
     au.stop = 1;

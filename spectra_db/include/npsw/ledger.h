@@ -190,7 +190,10 @@ typedef struct npsw_ledger_submission {
  * its spectra, their results, the library version used (once per content SHA-256) and the
  * audit entry "submit" whose details commit to a digest of everything stored. Either all of it
  * is committed or nothing (any failure rolls back). *id receives the submission id; when this
- * returns 0 the submission is durable. */
+ * returns 0 the submission is durable. Called inside a transaction the caller opened
+ * (npsw_ledger_begin: several submissions committed together, as the HTTP service does), the
+ * submission is a savepoint: a failure undoes this submission only, the transaction stays
+ * open, and the submission is durable once the caller's npsw_ledger_commit returns 0. */
 int npsw_ledger_submit(npsw_ledger *l, const npsw_ledger_submission *sub, int64_t *id,
                        npsw_err *err) NPSW_WUR;
 
