@@ -19,13 +19,41 @@
 #include "npsw/config.h"
 #include "npsw/hash.h"
 
+#include <pthread.h>
+
 struct npsw_ledger {
     sqlite3 *db;
     char *path;
     int schema;
     int last_sqlite; /* extended code of the last SQLite failure, 0 = none */
     int in_tx;
+    int registered;  /* counted in open_files */
+    dev_t dev;
+    ino_t ino;
 };
+
+/* The ledger files this process has open, with their handle counts. Closing any descriptor of a
+ * file drops every POSIX lock the process holds on it, SQLite's included, and another process
+ * could then checkpoint and delete the WAL under the open handles. So the header check of
+ * npsw_ledger_open (its own fopen/fclose) runs only when no handle of this process has the file
+ * open; opening and closing hold the mutex. */
+static pthread_mutex_t open_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct open_file {
+    dev_t dev;
+    ino_t ino;
+    long n;
+} *open_files;
+static size_t n_open_files;
+
+static void ledger_close_locked(npsw_ledger *l);
+
+static struct open_file *open_file_find(dev_t dev, ino_t ino)
+{
+    for (size_t i = 0; i < n_open_files; i++)
+        if (open_files[i].dev == dev && open_files[i].ino == ino && open_files[i].n > 0)
+            return &open_files[i];
+    return NULL;
+}
 
 static const char zero_hash[65] =
     "0000000000000000000000000000000000000000000000000000000000000000";
@@ -462,8 +490,8 @@ fail:
     return rc;
 }
 
-npsw_ledger *npsw_ledger_open(const char *path, int flags, const char *actor, int *created,
-                              npsw_err *err)
+static npsw_ledger *ledger_open(const char *path, int flags, const char *actor, int *created,
+                                npsw_err *err)
 {
     int create = (flags & NPSW_LEDGER_CREATE) != 0;
     if (created) *created = 0;
@@ -479,8 +507,9 @@ npsw_ledger *npsw_ledger_open(const char *path, int flags, const char *actor, in
                      strerror(errno), path);
         return NULL;
     }
-    if (exists && sb.st_size > 0) {
-        /* never let SQLite near a file that is not a database */
+    if (exists && sb.st_size > 0 && !open_file_find(sb.st_dev, sb.st_ino)) {
+        /* never let SQLite near a file that is not a database (a file this process has open
+         * as a ledger was checked when it was first opened) */
         char head[16] = {0};
         FILE *f = fopen(path, "rb");
         if (!f) {
@@ -505,7 +534,7 @@ npsw_ledger *npsw_ledger_open(const char *path, int flags, const char *actor, in
     if (sqlite3_open_v2(path, &l->db, of, NULL) != SQLITE_OK) {
         npsw_err_set(err, NPSW_EIO, path, 0, "cannot open the ledger: %s",
                      l->db ? sqlite3_errmsg(l->db) : "out of memory");
-        npsw_ledger_close(l);
+        ledger_close_locked(l);
         return NULL;
     }
     sqlite3_extended_result_codes(l->db, 1);
@@ -549,19 +578,66 @@ npsw_ledger *npsw_ledger_open(const char *path, int flags, const char *actor, in
     }
     return l;
 fail:
-    npsw_ledger_close(l);
+    ledger_close_locked(l);
     return NULL;
 }
 
-void npsw_ledger_close(npsw_ledger *l)
+npsw_ledger *npsw_ledger_open(const char *path, int flags, const char *actor, int *created,
+                              npsw_err *err)
+{
+    pthread_mutex_lock(&open_mu);
+    npsw_ledger *l = ledger_open(path, flags, actor, created, err);
+    struct stat sb;
+    if (l && stat(path, &sb) == 0) {
+        struct open_file *f = open_file_find(sb.st_dev, sb.st_ino);
+        if (!f) {
+            for (size_t i = 0; i < n_open_files && !f; i++)
+                if (open_files[i].n == 0) f = &open_files[i];
+        }
+        if (!f) {
+            struct open_file *v = realloc(open_files, (n_open_files + 1) * sizeof *v);
+            if (v) {
+                open_files = v;
+                f = &open_files[n_open_files++];
+                f->n = 0;
+            }
+        }
+        if (f) {
+            f->dev = sb.st_dev;
+            f->ino = sb.st_ino;
+            f->n++;
+            l->registered = 1;
+            l->dev = sb.st_dev;
+            l->ino = sb.st_ino;
+        }
+        /* not registered (out of memory): a later open checks the header again, as before */
+    }
+    pthread_mutex_unlock(&open_mu);
+    return l;
+}
+
+/* Close with open_mu held. */
+static void ledger_close_locked(npsw_ledger *l)
 {
     if (!l) return;
     if (l->db) {
         npsw_ledger_rollback(l);
         sqlite3_close_v2(l->db);
     }
+    if (l->registered) {
+        struct open_file *f = open_file_find(l->dev, l->ino);
+        if (f) f->n--;
+    }
     free(l->path);
     free(l);
+}
+
+void npsw_ledger_close(npsw_ledger *l)
+{
+    if (!l) return;
+    pthread_mutex_lock(&open_mu);
+    ledger_close_locked(l);
+    pthread_mutex_unlock(&open_mu);
 }
 
 /* ---- laboratories ------------------------------------------------------------------------- */

@@ -408,7 +408,8 @@ enum MHD_Result serve_npsw_error(req *r, npsw_ledger *l, int rc, const npsw_err 
     case NPSW_EINVAL: return serve_error(r, 404, "not_found", "%s", e->msg[0] ? e->msg : m);
     case NPSW_ENOMEM: return serve_error(r, 500, "out_of_memory", "out of memory");
     default:
-        fprintf(stderr, "npswatch: serve: %s %s: %s\n", r->method, r->path, m);
+        fprintf(stderr, "npswatch: serve: %s %s: %s (SQLite code %d)\n", r->method, r->path, m,
+                npsw_ledger_sqlite_error(l));
         if (rc == NPSW_EIO && l && npsw_ledger_sqlite_error(l))
             return serve_error(r, 503, "storage_unavailable",
                                "the ledger could not be read or written now; try again");
@@ -595,6 +596,23 @@ static int authenticate(req *r, enum MHD_Result *ret)
     return 0;
 }
 
+/* Who sent a request that is refused before authentication (no such endpoint, wrong method):
+ * r->who when a valid bearer token came with it; the answer does not change. */
+static void identify(req *r)
+{
+    const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0) return;
+    char why[600];
+    npsw_ledger *l = serve_ledger(why, sizeof why);
+    npsw_ledger_lab lab;
+    if (l && npsw_ledger_lab_by_token(l, h + 7 + strspn(h + 7, " "), &lab, NULL) == 1) {
+        r->who.lab = lab;
+        r->who.authed = 1;
+        snprintf(r->who.actor, sizeof r->who.actor, "%s:%" PRId64, npsw_ledger_role_name(lab.role),
+                 lab.id);
+    }
+}
+
 /* The media type of the request body, lower case, without parameters. */
 static void content_type(req *r, char *buf, size_t size)
 {
@@ -684,6 +702,7 @@ static int admit(req *r, const char *url, enum MHD_Result *ret)
     /* every API request is audited but those of the public endpoints (health, version, API
      * description) */
     r->audit = r->route < 0 || serve_routes[r->route].audited;
+    if (r->route < 0) identify(r); /* the audit entry says who asked, when a valid token did */
     if (r->route == -1) {
         *ret = serve_error(r, 404, "not_found", "no such endpoint: %s %s (see /api/v1/openapi.json)",
                            r->method, r->path);
