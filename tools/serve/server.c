@@ -360,6 +360,23 @@ enum MHD_Result serve_json(req *r, unsigned status, cJSON *body)
     return serve_bytes(r, status, "application/json; charset=utf-8", t, n + 1, NULL, NULL);
 }
 
+/* Make s valid UTF-8 in place: bytes that are not part of a well-formed sequence (messages can
+ * quote a file's bytes) and control characters become '?'. */
+static void utf8_clean(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        int n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+        int ok = n > 0 && !(n == 2 && *p < 0xc2) && !(n == 4 && *p > 0xf4);
+        for (int k = 1; ok && k < n; k++) ok = (p[k] & 0xc0) == 0x80;
+        if (!ok || (n == 1 && (*p < 0x20 || *p == 0x7f))) {
+            *p++ = '?';
+            continue;
+        }
+        p += n;
+    }
+}
+
 enum MHD_Result serve_error(req *r, unsigned status, const char *code, const char *fmt, ...)
 {
     char msg[1200];
@@ -367,6 +384,7 @@ enum MHD_Result serve_error(req *r, unsigned status, const char *code, const cha
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    utf8_clean(msg);
     snprintf(r->err_code, sizeof r->err_code, "%s", code);
     cJSON *o = cJSON_CreateObject(), *e = o ? cJSON_AddObjectToObject(o, "error") : NULL;
     char *s = NULL;
@@ -833,14 +851,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     /* the whole request is here */
+    if (r->pp) { /* a multipart body must end with its final boundary */
+        if (MHD_destroy_post_processor(r->pp) != MHD_YES && !r->too_big) r->too_big = 3;
+        r->pp = NULL;
+    }
     if (r->too_big == 1)
         return serve_error(r, 413, "body_too_large", "the request body may have at most %zu bytes",
                            g_serve.cfg.max_body);
     if (r->too_big == 2) return serve_error(r, 503, "out_of_memory", "out of memory for the body");
     if (r->too_big == 3 || (r->multipart && r->file_fields != 1))
         return serve_error(r, 400, "bad_multipart",
-                           "multipart/form-data must carry exactly one field named 'file' "
-                           "(found %d)",
+                           "multipart/form-data must be complete (final boundary) and carry "
+                           "exactly one field named 'file' (found %d)",
                            r->file_fields);
     char buf[512], *params[4];
     int np;
