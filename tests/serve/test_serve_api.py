@@ -23,7 +23,7 @@ import servelib  # noqa: E402
 a = servelib.args()
 F = servelib.Failures()
 hub = servelib.Hub(a, (("Lab A", "DE"),))
-hub.start("--rate", "0")
+hub.start("--rate", "0", "--drain", "200")
 
 # ---- the OpenAPI document ---------------------------------------------------------------------
 st, h, body = hub.req("GET", "/api/v1/openapi.json")
@@ -74,7 +74,9 @@ st, out = hub.json("POST", "/api/v1/submissions?name=table.csv&format=csv", "Lab
 F.eq((st, (out or {}).get("format")), (201, "csv"), "?format=csv with text/csv")
 
 # ---- graceful shutdown with a long submission in flight ------------------------------------------
-big = open(os.path.join(hub.data, "swgdrug_3.4_dea.msp"), "rb").read()
+# the bundled library's real spectra as one file (the sanitizer build: its first 200 records)
+lib_recs = servelib.msp_records(os.path.join(hub.data, "swgdrug_3.4_dea.msp"))
+big = "\n".join(lib_recs if a.scale >= 1 else lib_recs[:200]).encode()
 result = {}
 
 

@@ -1102,6 +1102,16 @@ int cmd_serve(int argc, char **argv)
         help(stderr);
         return EXIT_INPUT;
     }
+    /* signals: handled by this thread only (sigwait); blocked before any thread starts (the
+     * OpenMP threads of the preparation below, libmicrohttpd's, the writer) so that none of
+     * them takes SIGTERM's default action */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
     if (c->burst < 0) c->burst = c->rate > 0 ? 4 * c->rate : 1;
     if (c->burst < 1) c->burst = 1;
     int rc = EXIT_OK;
@@ -1164,14 +1174,6 @@ int cmd_serve(int argc, char **argv)
             goto done;
         }
     }
-    /* signals: handled by this thread only (sigwait), blocked in every thread started below */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
     if (pthread_create(&au.thread, NULL, writer_main, NULL) != 0) {
         cli_msg("serve: cannot start the writer thread");
         rc = EXIT_INTERNAL;
