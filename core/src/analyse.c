@@ -47,6 +47,8 @@ struct npsw_analyser {
     int nominal;
     npsw_shift_finder *fft; /* nominal libraries only */
     double *norm2;          /* per spectrum: sum of (sqrt(I) mz)^2 */
+    double *sqrt_in;        /* per posting of the nominal index: sqrt of its intensity (the
+                               table-shift sums read each posting up to 65 times) */
 };
 
 struct npsw_analyse_scratch {
@@ -69,6 +71,12 @@ npsw_analyser *npsw_analyser_new(const npsw_lib *lib, npsw_err *err)
         for (uint32_t j = 0; j < lp.n; j++) an->norm2[i] += lp.in[j] * lp.mz[j] * lp.mz[j];
         if (lp.n && lp.mz[lp.n - 1] > max_mz) max_mz = (uint32_t)fmin(lp.mz[lp.n - 1], 100000);
     }
+    const npsw_nominal_index *ix = &lib->idx;
+    if (an->nominal && ix->bin_start) {
+        uint64_t np = ix->bin_start[ix->max_mz + 1];
+        if (!(an->sqrt_in = malloc((np ? np : 1) * sizeof *an->sqrt_in))) goto nomem;
+        for (uint64_t p = 0; p < np; p++) an->sqrt_in[p] = sqrt(ix->in[p]);
+    }
     if (an->nominal) {
         /* query peaks above this are left out of the correlation only */
         if (max_mz < 1000) max_mz = 1000;
@@ -89,6 +97,7 @@ void npsw_analyser_free(npsw_analyser *an)
     if (!an) return;
     npsw_shift_finder_free(an->fft);
     free(an->norm2);
+    free(an->sqrt_in);
     free(an);
 }
 
@@ -247,7 +256,9 @@ static void table_candidates(const npsw_analyser *an, npsw_analyse_scratch *s,
 {
     const npsw_lib *lib = an->lib;
     const npsw_nominal_index *ix = &lib->idx;
-    if (!an->nominal || !s || !ix->bin_start || !q->n || q->precursor_mz > 0) return;
+    if (!an->nominal || !s || !ix->bin_start || !an->sqrt_in || !q->n || q->precursor_mz > 0)
+        return;
+    const double *sq = an->sqrt_in;
     /* distinct nominal changes, |d| >= 3 */
     int ds[64], nd = 0;
     const npsw_substituent *t;
@@ -270,7 +281,7 @@ static void table_candidates(const npsw_analyser *an, npsw_analyse_scratch *s,
         for (uint64_t p = ix->bin_start[m]; p < ix->bin_start[m + 1]; p++) {
             uint32_t l = ix->spec[p];
             if (!s->seen0[l]) s->seen0[l] = 1, s->t0[n0++] = l;
-            s->acc0[l] += w * sqrt(ix->in[p]);
+            s->acc0[l] += w * sq[p];
         }
     }
     pairscore best[TABLE_KEEP];
@@ -285,7 +296,7 @@ static void table_candidates(const npsw_analyser *an, npsw_analyse_scratch *s,
             for (uint64_t p = ix->bin_start[m]; p < ix->bin_start[m + 1]; p++) {
                 uint32_t l = ix->spec[p];
                 if (!s->seend[l]) s->seend[l] = 1, s->td[nt2++] = l;
-                s->accd[l] += w * sqrt(ix->in[p]);
+                s->accd[l] += w * sq[p];
             }
         }
         for (uint32_t j = 0; j < nt2; j++) {
@@ -567,6 +578,58 @@ void npsw_analyse_decide(const npsw_analyser *an, npsw_analyse_scratch *s,
 
 /* ---- all queries ---------------------------------------------------------------------------- */
 
+/* Everything an analysis of one library with one set of options builds, made once. */
+struct npsw_analyse_ctx {
+    const npsw_lib *lib;
+    npsw_analyse_opts o;         /* k copied into both searches */
+    npsw_search_index *search;   /* identity search */
+    npsw_analogue_index *hyb;    /* hybrid search */
+    npsw_analyser *an;           /* FFTW plans, spectrum norms */
+};
+
+static int analyse_ctx_make(const npsw_lib *lib, const npsw_analyse_opts *o, npsw_analyse_ctx **out,
+                            npsw_err *err)
+{
+    *out = NULL;
+    if (o->k < 1 || o->k > NPSW_ANALYSE_MAX_K)
+        return npsw_err_set(err, NPSW_EINVAL, NULL, 0, "k must be between 1 and %d (got %u)",
+                            NPSW_ANALYSE_MAX_K, o->k);
+    npsw_err local;
+    npsw_err_clear(&local);
+    npsw_analyse_ctx *c = calloc(1, sizeof *c);
+    if (!c) return npsw_err_set(err, NPSW_ENOMEM, NULL, 0, "out of memory for the analysis");
+    c->lib = lib;
+    c->o = *o;
+    c->o.search.k = o->k;
+    c->o.search.threads = o->threads;
+    c->o.analogue.k = o->k;
+    if (!(c->search = npsw_search_index_new(lib, &c->o.search, &local)) ||
+        !(c->hyb = npsw_analogue_index_new(lib, &c->o.analogue, o->threads, &local)) ||
+        !(c->an = npsw_analyser_new(lib, &local))) {
+        npsw_analyse_ctx_free(c);
+        if (err) *err = local;
+        return local.code < 0 ? local.code : NPSW_ENOMEM;
+    }
+    *out = c;
+    return 0;
+}
+
+npsw_analyse_ctx *npsw_analyse_ctx_new(const npsw_lib *lib, const npsw_analyse_opts *o,
+                                       npsw_err *err)
+{
+    npsw_analyse_ctx *c;
+    return analyse_ctx_make(lib, o, &c, err) < 0 ? NULL : c;
+}
+
+void npsw_analyse_ctx_free(npsw_analyse_ctx *c)
+{
+    if (!c) return;
+    npsw_search_index_free(c->search);
+    npsw_analogue_index_free(c->hyb);
+    npsw_analyser_free(c->an);
+    free(c);
+}
+
 int npsw_analyse(const npsw_lib *lib, const npsw_spectrum *queries, size_t nq,
                  const npsw_analyse_opts *o, npsw_analysis *out, npsw_err *err)
 {
@@ -574,29 +637,38 @@ int npsw_analyse(const npsw_lib *lib, const npsw_spectrum *queries, size_t nq,
         return npsw_err_set(err, NPSW_EINVAL, NULL, 0, "k must be between 1 and %d (got %u)",
                             NPSW_ANALYSE_MAX_K, o->k);
     if (!nq) return 0;
-    npsw_search_opts so = o->search;
-    so.k = o->k;
-    so.threads = o->threads;
-    npsw_analogue_opts ao = o->analogue;
-    ao.k = o->k;
+    npsw_analyse_ctx *c;
+    int rc = analyse_ctx_make(lib, o, &c, err);
+    if (rc < 0) return rc;
+    rc = npsw_analyse_with(c, queries, nq, o->threads, out, err);
+    npsw_analyse_ctx_free(c);
+    return rc;
+}
+
+int npsw_analyse_with(const npsw_analyse_ctx *c, const npsw_spectrum *queries, size_t nq,
+                      int threads, npsw_analysis *out, npsw_err *err)
+{
+    if (threads < 0 || threads > 1024)
+        return npsw_err_set(err, NPSW_EINVAL, NULL, 0, "threads must be between 0 and 1024");
+    if (!nq) return 0;
+    const npsw_analyse_opts *o = &c->o;
     npsw_hit *hits = malloc(nq * o->k * sizeof *hits);
     uint32_t *nh = calloc(nq, sizeof *nh);
     npsw_analogue_hit *cands = malloc(nq * o->k * sizeof *cands);
     uint32_t *nc = calloc(nq, sizeof *nc);
-    npsw_analyser *an = NULL;
+    const npsw_analyser *an = c->an;
     int rc = 0;
     if (!hits || !nh || !cands || !nc) {
         rc = npsw_err_set(err, NPSW_ENOMEM, NULL, 0, "out of memory for %zu queries", nq);
         goto done;
     }
-    if ((rc = npsw_search(lib, queries, nq, &so, hits, nh, NULL, err)) < 0) goto done;
-    if ((rc = npsw_analogue_search(lib, queries, nq, &ao, o->threads, cands, nc, NULL, err)) < 0)
+    if ((rc = npsw_search_with(c->search, queries, nq, threads, NULL, NULL, hits, nh, NULL,
+                               err)) < 0)
         goto done;
-    if (!(an = npsw_analyser_new(lib, err))) {
-        rc = err->code;
+    if ((rc = npsw_analogue_search_index(c->hyb, queries, nq, &o->analogue, threads, cands, nc,
+                                         NULL, err)) < 0)
         goto done;
-    }
-    int nthreads = o->threads > 0 ? o->threads : omp_get_max_threads();
+    int nthreads = threads > 0 ? threads : omp_get_max_threads();
     int oom = 0;
 #pragma omp parallel num_threads(nthreads)
     {
@@ -620,7 +692,6 @@ int npsw_analyse(const npsw_lib *lib, const npsw_spectrum *queries, size_t nq,
     }
     if (oom) rc = npsw_err_set(err, NPSW_ENOMEM, NULL, 0, "out of memory for analysis buffers");
 done:
-    npsw_analyser_free(an);
     free(hits);
     free(nh);
     free(cands);

@@ -405,18 +405,93 @@ static void search_one_entropy(const npsw_lib *lib, const prepared *p, const nps
     score_candidates(lib, &qp, o, nsel, w, nc, t, n_scored);
 }
 
+/* What a search of one library with one set of options needs, made once: the MF-family tables
+ * (search_mf.c) or the entropy tables, or neither when the search is exhaustive. */
+struct npsw_search_index {
+    const npsw_lib *lib;
+    npsw_search_opts o; /* effective options (nominal from the library) */
+    int brute;          /* scored exhaustively */
+    int mff;            /* MF family or cosine: mfx, else p */
+    prepared p;
+    npsw_mfx *mfx;
+};
+
+static int search_index_make(const npsw_lib *lib, const npsw_search_opts *o_in,
+                             npsw_search_index **out, npsw_err *err)
+{
+    *out = NULL;
+    npsw_search_index *ix = calloc(1, sizeof *ix);
+    if (!ix) return npsw_err_set(err, NPSW_ENOMEM, NULL, 0, "out of memory preparing the search");
+    ix->lib = lib;
+    ix->o = effective_opts(lib, o_in);
+    int rc = npsw_search_opts_check(&ix->o, err);
+    if (rc < 0) {
+        free(ix);
+        return rc;
+    }
+    /* The index bounds assume the whole m/z range; the optional range limits are searched
+     * exhaustively (still exact). */
+    if (!lib->info.clean.nominal || !lib->idx.bin_start || ix->o.params.common_range ||
+        ix->o.params.mz_min > 0) {
+        ix->brute = 1;
+        *out = ix;
+        return 0;
+    }
+    /* match factors and cosine: summed by search_mf.c */
+    ix->mff = is_mf_family(ix->o.score) || ix->o.score == NPSW_SCORE_COSINE;
+    rc = ix->mff ? npsw_mfx_new(lib, &ix->o, &ix->mfx) : prepare(lib, &ix->p);
+    if (rc < 0) {
+        npsw_search_index_free(ix);
+        return npsw_err_set(err, NPSW_ENOMEM, NULL, 0, "out of memory preparing the search");
+    }
+    /* rc > 0: intensities the single-precision sums cannot take: score exhaustively */
+    if (rc > 0) ix->brute = 1;
+    *out = ix;
+    return 0;
+}
+
+npsw_search_index *npsw_search_index_new(const npsw_lib *lib, const npsw_search_opts *o,
+                                         npsw_err *err)
+{
+    npsw_search_index *ix;
+    return search_index_make(lib, o, &ix, err) < 0 ? NULL : ix;
+}
+
+void npsw_search_index_free(npsw_search_index *ix)
+{
+    if (!ix) return;
+    prepared_free(&ix->p);
+    npsw_mfx_free(ix->mfx);
+    free(ix);
+}
+
 int npsw_search(const npsw_lib *lib, const npsw_spectrum *queries, size_t nq,
                 const npsw_search_opts *o_in, npsw_hit *hits, uint32_t *nhits,
                 npsw_search_stats *stats, npsw_err *err)
 {
-    npsw_search_opts o = effective_opts(lib, o_in);
+    if (stats) memset(stats, 0, sizeof *stats);
+    npsw_search_index *ix;
+    int rc = search_index_make(lib, o_in, &ix, err);
+    if (rc < 0) return rc;
+    rc = npsw_search_with(ix, queries, nq, o_in->threads, o_in->progress, o_in->progress_user,
+                              hits, nhits, stats, err);
+    npsw_search_index_free(ix);
+    return rc;
+}
+
+int npsw_search_with(const npsw_search_index *ix, const npsw_spectrum *queries, size_t nq,
+                     int threads, npsw_progress_fn progress, void *progress_user, npsw_hit *hits,
+                     uint32_t *nhits, npsw_search_stats *stats, npsw_err *err)
+{
+    const npsw_lib *lib = ix->lib;
+    npsw_search_opts o = ix->o;
+    o.threads = threads;
+    o.progress = progress;
+    o.progress_user = progress_user;
     int rc = npsw_search_opts_check(&o, err);
     if (rc < 0) return rc;
     if (stats) memset(stats, 0, sizeof *stats);
-    /* The index bounds assume the whole m/z range; the optional range limits are searched
-     * exhaustively (still exact). */
-    if (!lib->info.clean.nominal || !lib->idx.bin_start || o.params.common_range ||
-        o.params.mz_min > 0) {
+    if (ix->brute) {
         rc = npsw_search_brute(lib, queries, nq, &o, 0, hits, nhits, err);
         if (rc == 0 && stats) {
             stats->n_queries = nq;
@@ -424,25 +499,10 @@ int npsw_search(const npsw_lib *lib, const npsw_spectrum *queries, size_t nq,
         }
         return rc;
     }
-    prepared p;
-    memset(&p, 0, sizeof p);
-    npsw_mfx *mfx = NULL;
-    /* match factors and cosine: summed by search_mf.c */
-    const int mff = is_mf_family(o.score) || o.score == NPSW_SCORE_COSINE;
+    const prepared *pp = &ix->p;
+    npsw_mfx *mfx = ix->mfx;
+    const int mff = ix->mff;
     const int level = npsw_simd_level();
-    rc = mff ? npsw_mfx_new(lib, &o, &mfx) : prepare(lib, &p);
-    if (rc < 0) {
-        prepared_free(&p);
-        return npsw_err_set(err, NPSW_ENOMEM, NULL, 0, "out of memory preparing the search");
-    }
-    if (rc > 0) { /* intensities the single-precision sums cannot take: score exhaustively */
-        rc = npsw_search_brute(lib, queries, nq, &o, 0, hits, nhits, err);
-        if (rc == 0 && stats) {
-            stats->n_queries = nq;
-            stats->n_candidates = stats->n_scored = (uint64_t)nq * lib->n;
-        }
-        return rc;
-    }
     uint32_t max_q = 1;
     for (size_t i = 0; i < nq; i++)
         if (queries[i].n > max_q) max_q = queries[i].n;
@@ -497,7 +557,7 @@ int npsw_search(const npsw_lib *lib, const npsw_spectrum *queries, size_t nq,
             for (size_t qi = 0; qi < nq; qi++) {
                 topk t = {hits + qi * o.k, 0, o.k};
                 if (ok && queries[qi].n)
-                    search_one_entropy(lib, &p, &queries[qi], &o, nsel, &w, &t, &n_cand,
+                    search_one_entropy(lib, pp, &queries[qi], &o, nsel, &w, &t, &n_cand,
                                        &n_scored);
                 nhits[qi] = topk_finish(&t, lib, &queries[qi], &o);
                 if (o.progress) {
@@ -511,8 +571,6 @@ int npsw_search(const npsw_lib *lib, const npsw_spectrum *queries, size_t nq,
         }
         scratch_free(&w);
     }
-    prepared_free(&p);
-    npsw_mfx_free(mfx);
     if (failed) return npsw_err_set(err, NPSW_ENOMEM, NULL, 0, "out of memory for search buffers");
     if (stats) {
         stats->n_queries = nq;

@@ -19,13 +19,41 @@
 #include "npsw/config.h"
 #include "npsw/hash.h"
 
+#include <pthread.h>
+
 struct npsw_ledger {
     sqlite3 *db;
     char *path;
     int schema;
     int last_sqlite; /* extended code of the last SQLite failure, 0 = none */
     int in_tx;
+    int registered;  /* counted in open_files */
+    dev_t dev;
+    ino_t ino;
 };
+
+/* The ledger files this process has open, with their handle counts. Closing any descriptor of a
+ * file drops every POSIX lock the process holds on it, SQLite's included, and another process
+ * could then checkpoint and delete the WAL under the open handles. So the header check of
+ * npsw_ledger_open (its own fopen/fclose) runs only when no handle of this process has the file
+ * open; opening and closing hold the mutex. */
+static pthread_mutex_t open_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct open_file {
+    dev_t dev;
+    ino_t ino;
+    long n;
+} *open_files;
+static size_t n_open_files;
+
+static void ledger_close_locked(npsw_ledger *l);
+
+static struct open_file *open_file_find(dev_t dev, ino_t ino)
+{
+    for (size_t i = 0; i < n_open_files; i++)
+        if (open_files[i].dev == dev && open_files[i].ino == ino && open_files[i].n > 0)
+            return &open_files[i];
+    return NULL;
+}
 
 static const char zero_hash[65] =
     "0000000000000000000000000000000000000000000000000000000000000000";
@@ -462,8 +490,8 @@ fail:
     return rc;
 }
 
-npsw_ledger *npsw_ledger_open(const char *path, int flags, const char *actor, int *created,
-                              npsw_err *err)
+static npsw_ledger *ledger_open(const char *path, int flags, const char *actor, int *created,
+                                npsw_err *err)
 {
     int create = (flags & NPSW_LEDGER_CREATE) != 0;
     if (created) *created = 0;
@@ -479,8 +507,9 @@ npsw_ledger *npsw_ledger_open(const char *path, int flags, const char *actor, in
                      strerror(errno), path);
         return NULL;
     }
-    if (exists && sb.st_size > 0) {
-        /* never let SQLite near a file that is not a database */
+    if (exists && sb.st_size > 0 && !open_file_find(sb.st_dev, sb.st_ino)) {
+        /* never let SQLite near a file that is not a database (a file this process has open
+         * as a ledger was checked when it was first opened) */
         char head[16] = {0};
         FILE *f = fopen(path, "rb");
         if (!f) {
@@ -505,7 +534,7 @@ npsw_ledger *npsw_ledger_open(const char *path, int flags, const char *actor, in
     if (sqlite3_open_v2(path, &l->db, of, NULL) != SQLITE_OK) {
         npsw_err_set(err, NPSW_EIO, path, 0, "cannot open the ledger: %s",
                      l->db ? sqlite3_errmsg(l->db) : "out of memory");
-        npsw_ledger_close(l);
+        ledger_close_locked(l);
         return NULL;
     }
     sqlite3_extended_result_codes(l->db, 1);
@@ -549,19 +578,66 @@ npsw_ledger *npsw_ledger_open(const char *path, int flags, const char *actor, in
     }
     return l;
 fail:
-    npsw_ledger_close(l);
+    ledger_close_locked(l);
     return NULL;
 }
 
-void npsw_ledger_close(npsw_ledger *l)
+npsw_ledger *npsw_ledger_open(const char *path, int flags, const char *actor, int *created,
+                              npsw_err *err)
+{
+    pthread_mutex_lock(&open_mu);
+    npsw_ledger *l = ledger_open(path, flags, actor, created, err);
+    struct stat sb;
+    if (l && stat(path, &sb) == 0) {
+        struct open_file *f = open_file_find(sb.st_dev, sb.st_ino);
+        if (!f) {
+            for (size_t i = 0; i < n_open_files && !f; i++)
+                if (open_files[i].n == 0) f = &open_files[i];
+        }
+        if (!f) {
+            struct open_file *v = realloc(open_files, (n_open_files + 1) * sizeof *v);
+            if (v) {
+                open_files = v;
+                f = &open_files[n_open_files++];
+                f->n = 0;
+            }
+        }
+        if (f) {
+            f->dev = sb.st_dev;
+            f->ino = sb.st_ino;
+            f->n++;
+            l->registered = 1;
+            l->dev = sb.st_dev;
+            l->ino = sb.st_ino;
+        }
+        /* not registered (out of memory): a later open checks the header again, as before */
+    }
+    pthread_mutex_unlock(&open_mu);
+    return l;
+}
+
+/* Close with open_mu held. */
+static void ledger_close_locked(npsw_ledger *l)
 {
     if (!l) return;
     if (l->db) {
         npsw_ledger_rollback(l);
         sqlite3_close_v2(l->db);
     }
+    if (l->registered) {
+        struct open_file *f = open_file_find(l->dev, l->ino);
+        if (f) f->n--;
+    }
     free(l->path);
     free(l);
+}
+
+void npsw_ledger_close(npsw_ledger *l)
+{
+    if (!l) return;
+    pthread_mutex_lock(&open_mu);
+    ledger_close_locked(l);
+    pthread_mutex_unlock(&open_mu);
 }
 
 /* ---- laboratories ------------------------------------------------------------------------- */
@@ -777,6 +853,31 @@ int npsw_ledger_lab_check_token(npsw_ledger *l, int64_t lab_id, const char *toke
         rc = sql_fail(l, err, "checking a token");
     }
     sqlite3_finalize(st);
+    return rc;
+}
+
+int npsw_ledger_lab_by_token(npsw_ledger *l, const char *token, npsw_ledger_lab *out,
+                             npsw_err *err)
+{
+    if (!token || strlen(token) != NPSW_LEDGER_TOKEN_LEN) return 0;
+    char hex[65];
+    npsw_ledger_token_hash(token, hex);
+    sqlite3_stmt *st = prep(l, "SELECT " LAB_COLUMNS " FROM labs WHERE token_sha256 = ?",
+                            "looking up a token", err);
+    if (!st) return err ? err->code : NPSW_EIO;
+    bind_text(st, 1, hex);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *stored = (const char *)sqlite3_column_text(st, 4);
+        lab_from_row(st, out);
+        rc = stored && strlen(stored) == 64 && CRYPTO_memcmp(stored, hex, 64) == 0;
+    } else if (rc == SQLITE_DONE) {
+        rc = 0;
+    } else {
+        rc = sql_fail(l, err, "looking up a token");
+    }
+    sqlite3_finalize(st);
+    OPENSSL_cleanse(hex, sizeof hex);
     return rc;
 }
 
@@ -1110,7 +1211,12 @@ int npsw_ledger_submit(npsw_ledger *l, const npsw_ledger_submission *sub, int64_
     int rc;
     char sha[65], utc[32];
     utc_now(utc);
-    if ((rc = npsw_ledger_begin(l, err)) < 0) return rc;
+    /* alone: one transaction; inside the caller's: a savepoint, so that a failure undoes this
+     * submission only */
+    const int own = !l->in_tx;
+    if ((rc = own ? npsw_ledger_begin(l, err)
+                  : exec(l, "SAVEPOINT npsw_submit", "starting a savepoint", err)) < 0)
+        return rc;
     if ((rc = npsw_ledger_blob_put(l, sub->bytes ? sub->bytes : "", sub->len, sha, err)) < 0)
         goto fail;
     /* the library version used, once per content */
@@ -1223,13 +1329,24 @@ int npsw_ledger_submit(npsw_ledger *l, const npsw_ledger_submission *sub, int64_
     rc = npsw_ledger_audit_append(l, sub->actor ? sub->actor : actor, "submit", obj, details,
                                   NULL, err);
     if (rc < 0) goto fail;
-    if ((rc = npsw_ledger_commit(l, err)) < 0) goto out;
+    if (own) {
+        if ((rc = npsw_ledger_commit(l, err)) < 0) goto out;
+    } else if ((rc = exec(l, "RELEASE npsw_submit", "releasing a savepoint", err)) < 0) {
+        goto fail;
+    }
     if (id) *id = sid;
     goto out;
 fail_code:
     rc = err && err->code < 0 ? err->code : NPSW_EIO;
 fail:
-    npsw_ledger_rollback(l);
+    if (own) {
+        npsw_ledger_rollback(l);
+    } else {
+        int x = l->last_sqlite;
+        sqlite3_exec(l->db, "ROLLBACK TO npsw_submit", NULL, NULL, NULL);
+        sqlite3_exec(l->db, "RELEASE npsw_submit", NULL, NULL, NULL);
+        l->last_sqlite = x;
+    }
 out:
     sqlite3_finalize(st);
     sqlite3_finalize(ins_sp);

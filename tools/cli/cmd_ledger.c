@@ -22,6 +22,7 @@
 #include "npsw/hash.h"
 #include "npsw/ledger.h"
 #include "npsw/libfile.h"
+#include "submit_core.h"
 
 /* ---- shared ---------------------------------------------------------------------------- */
 
@@ -439,21 +440,7 @@ static int slurp(const char *path, unsigned char **buf, size_t *len)
     return 0;
 }
 
-/* Warnings while parsing a submitted file: the first few printed, all counted. */
-typedef struct warn_count {
-    unsigned long n;
-} warn_count;
-
-static void on_warning(void *user, const npsw_err *w)
-{
-    warn_count *wc = user;
-    if (wc->n++ < 5) {
-        char buf[NPSW_ERR_MSG_MAX + NPSW_ERR_WHERE_MAX + 64];
-        fprintf(stderr, "npswatch: warning: %s\n", npsw_err_format(w, buf, sizeof buf));
-    }
-}
-
-/* Text a FILE* writer produced (open_memstream), without its final newline. */
+/* Text a FILE* writer produced (open_memstream). */
 typedef struct membuf {
     char *p;
     size_t n;
@@ -468,7 +455,7 @@ static FILE *mb_open(membuf *m)
     return m->f;
 }
 
-static char *mb_take(membuf *m, int chomp)
+static char *mb_take(membuf *m)
 {
     if (!m->f) return NULL;
     int bad = fclose(m->f) != 0;
@@ -478,80 +465,9 @@ static char *mb_take(membuf *m, int chomp)
         m->p = NULL;
         return NULL;
     }
-    if (chomp && m->n && m->p[m->n - 1] == '\n') m->p[--m->n] = '\0';
     char *p = m->p;
     m->p = NULL;
     return p;
-}
-
-/* What is kept of one spectrum's analysis until its file is stored. */
-typedef struct kept_row {
-    npsw_ledger_result r;
-    char *analysis_json, *subst, *diag, *best_name, *best_inchikey, *analogue_name, *cls;
-} kept_row;
-
-static void kept_free(kept_row *k)
-{
-    free(k->analysis_json);
-    free(k->subst);
-    free(k->diag);
-    free(k->best_name);
-    free(k->best_inchikey);
-    free(k->analogue_name);
-    free(k->cls);
-}
-
-static char *dupstr(const char *s) { return strdup(s ? s : ""); }
-
-/* Fill a result row (strings copied: npsw_lib_meta's buffers are reused). */
-static int keep_row(kept_row *k, const run_record *rr_file, const npsw_spectrum *q,
-                    const npsw_analysis *a)
-{
-    memset(k, 0, sizeof *k);
-    const npsw_lib *lib = rr_file->lib;
-    npsw_ledger_result *r = &k->r;
-    r->verdict = npsw_verdict_name(a->verdict);
-    r->confidence = a->confidence;
-    r->p_in_library = a->p_in_library;
-    r->p_analogue = a->p_analogue;
-    if (a->n_hits) {
-        const npsw_hit *h = &a->hits[0];
-        r->best_index = (int64_t)h->index + 1;
-        k->best_name = dupstr(npsw_lib_meta(lib, h->index, NPSW_META_NAME));
-        k->best_inchikey = dupstr(npsw_lib_meta(lib, h->index, NPSW_META_INCHIKEY));
-        r->best_score = h->score;
-        r->best_mf = npsw_mf_display(h->all.mf);
-        r->best_rmf = npsw_mf_display(h->all.rmf);
-        if (!k->best_name || !k->best_inchikey) return -1;
-    }
-    char buf[512];
-    if (a->has_analogue) {
-        r->analogue_index = (int64_t)a->analogue.index + 1;
-        k->analogue_name = dupstr(npsw_lib_meta(lib, a->analogue.index, NPSW_META_NAME));
-        r->analogue_delta = a->analogue.delta;
-        r->analogue_score = a->analogue.hybrid.score;
-        analysis_subst_text(a, buf, sizeof buf);
-        k->subst = dupstr(buf);
-        if (!k->analogue_name || !k->subst) return -1;
-    }
-    analysis_diag_text(a, buf, sizeof buf);
-    k->diag = dupstr(buf);
-    k->cls = dupstr(a->predicted_class);
-    r->class_confidence = a->class_confidence;
-    membuf m;
-    if (!mb_open(&m)) return -1;
-    /* the stored JSON: query_index is the position in the submitted file */
-    analysis_json_row(m.f, rr_file, (size_t)(q - rr_file->queries->spectra.v), q, a);
-    k->analysis_json = mb_take(&m, 1);
-    if (!k->diag || !k->cls || !k->analysis_json) return -1;
-    r->best_name = k->best_name;
-    r->best_inchikey = k->best_inchikey;
-    r->analogue_name = k->analogue_name;
-    r->substituents = k->subst;
-    r->diagnostic_ions = k->diag;
-    r->predicted_class = k->cls;
-    r->analysis_json = k->analysis_json;
-    return 0;
 }
 
 /* The results of every stored file, printed at the end: the run record lists the stored files
@@ -564,25 +480,51 @@ typedef struct stored_out {
 } stored_out;
 
 typedef struct submit_ctx {
-    const char *lib_path;
-    const npsw_lib *lib;
-    npsw_analyse_opts ao;
-    npsw_read_opts ro;
-    const char *extra;
+    sub_engine en;
     out_format fmt;
-    int progress;
     npsw_ledger *ledger;
     npsw_ledger_lab lab;
     int token_verified;
     stored_out out;
+    /* the file being submitted: its printed rows */
+    membuf orow;
+    npsw_lib_input printed_file;
+    size_t pfirst[2];
+    cli_inputs print_in;
+    run_record rr_print;
 } submit_ctx;
-
-#define ANALYSE_CHUNK 256
 
 static const char *base_name(const char *path)
 {
     const char *s = strrchr(path, '/');
     return s && s[1] ? s + 1 : path;
+}
+
+static void say_stderr(void *user, const char *msg)
+{
+    (void)user;
+    cli_msg("%s", msg);
+}
+
+/* The printed row of one analysed spectrum; query_index runs over all stored files. */
+static void print_row(void *user, const sub_file *f, const char *sha256, size_t n_spectra,
+                      uint64_t n_skipped, size_t i, const npsw_spectrum *q, const npsw_analysis *a)
+{
+    submit_ctx *cx = user;
+    if (i == 0) {
+        cx->printed_file = (npsw_lib_input){(char *)f->path, "", n_spectra, n_skipped};
+        memcpy(cx->printed_file.sha256, sha256, 65);
+        cx->pfirst[0] = cx->out.n_queries;
+        cx->pfirst[1] = cx->out.n_queries + n_spectra;
+        cx->print_in = (cli_inputs){{0}, &cx->printed_file, 1, cx->pfirst};
+        cx->rr_print = (run_record){cx->en.lib_path, cx->en.lib, &cx->en.ao.search, "", NULL,
+                                    &cx->print_in, cx->en.extra, analysis_tsv_header};
+    }
+    if (!cx->orow.f) return;
+    if (cx->fmt == OUT_JSON)
+        analysis_json_row(cx->orow.f, &cx->rr_print, cx->out.n_queries + i, q, a);
+    else
+        analysis_tsv_row(cx->orow.f, &cx->rr_print, cx->out.n_queries + i, q, a);
 }
 
 /* One file: read, parse, clean, analyse, store in one transaction. Returns EXIT_OK, EXIT_INPUT
@@ -592,205 +534,20 @@ static int submit_file(submit_ctx *cx, const char *path)
     unsigned char *bytes = NULL;
     size_t len = 0;
     if (slurp(path, &bytes, &len) < 0) return EXIT_INPUT;
-    int rc = EXIT_OK;
-    char sha[65];
-    npsw_sha256_hex(bytes, len, sha);
-    npsw_read_opts ro = cx->ro;
-    warn_count wc = {0};
-    ro.warn = on_warning;
-    ro.warn_user = &wc;
-    npsw_err e;
-    npsw_err_clear(&e);
-    npsw_spectra sp = {0};
-    kept_row *rows = NULL;
-    npsw_ledger_spectrum *lsp = NULL;
-    npsw_analysis *res = NULL;
-    char *report = NULL, *run_json = NULL, *out_rows = NULL;
-    membuf orow = {0};
-    npsw_reader *r = npsw_reader_open_mem(bytes, len, path, &ro, &e);
-    if (!r) {
-        cli_err(&e);
-        cli_msg("%s: rejected: the file cannot be read as spectra; nothing stored", path);
-        rc = e.code == NPSW_ENOMEM ? EXIT_INTERNAL : EXIT_INPUT;
-        goto done;
+    char *out_rows = NULL;
+    if (!mb_open(&cx->orow)) {
+        cli_msg("%s: out of memory; nothing stored", path);
+        free(bytes);
+        return EXIT_INTERNAL;
     }
-    /* lenient read; the first errors go into the report */
-    uint64_t n_skipped = 0;
-    npsw_err first[NPSW_REPORT_KEEP];
-    for (;;) {
-        if (sp.n == sp.cap) {
-            size_t cap = sp.cap ? 2 * sp.cap : 64;
-            npsw_spectrum *v = realloc(sp.v, cap * sizeof *v);
-            if (!v) {
-                cli_msg("%s: out of memory", path);
-                rc = EXIT_INTERNAL;
-                goto done;
-            }
-            sp.v = v;
-            sp.cap = cap;
-        }
-        npsw_spectrum *s = &sp.v[sp.n];
-        npsw_spectrum_init(s);
-        npsw_err_clear(&e);
-        int x = npsw_reader_next(r, s, &e);
-        if (x == NPSW_EOF) {
-            npsw_spectrum_free(s);
-            break;
-        }
-        if (x < 0) {
-            npsw_spectrum_free(s);
-            if (x == NPSW_ENOMEM) {
-                cli_err(&e);
-                rc = EXIT_INTERNAL;
-                goto done;
-            }
-            if (n_skipped < NPSW_REPORT_KEEP) {
-                first[n_skipped] = e;
-                cli_err(&e);
-            }
-            n_skipped++;
-            continue;
-        }
-        sp.n++;
-    }
-    const char *fmt_name = npsw_format_name(npsw_reader_format(r));
-    if (wc.n > 5) cli_msg("%s: %lu more warnings not shown", path, wc.n - 5);
-    if (n_skipped > NPSW_REPORT_KEEP)
-        cli_msg("%s: %llu more bad records not shown", path,
-                (unsigned long long)(n_skipped - NPSW_REPORT_KEEP));
-    if (sp.n == 0) {
-        cli_msg("%s: rejected: no spectrum could be read (%s, %llu bad records); nothing stored",
-                path, fmt_name, (unsigned long long)n_skipped);
-        rc = EXIT_INPUT;
-        goto done;
-    }
-    cli_msg("%s: %s, read %zu spectra, skipped %llu bad records, %lu warnings", path, fmt_name,
-            sp.n, (unsigned long long)n_skipped, wc.n);
-    /* the parser report, kept with the submission */
-    cJSON *rep = cJSON_CreateObject();
-    cJSON_AddStringToObject(rep, "file", base_name(path));
-    cJSON_AddStringToObject(rep, "sha256", sha);
-    cJSON_AddNumberToObject(rep, "size", (double)len);
-    cJSON_AddStringToObject(rep, "format", fmt_name);
-    cJSON_AddNumberToObject(rep, "spectra_read", (double)sp.n);
-    cJSON_AddNumberToObject(rep, "records_skipped", (double)n_skipped);
-    cJSON_AddNumberToObject(rep, "warnings", (double)wc.n);
-    cJSON *errs = cJSON_AddArrayToObject(rep, "first_errors");
-    for (uint64_t i = 0; i < n_skipped && i < NPSW_REPORT_KEEP; i++) {
-        cJSON *x = cJSON_CreateObject();
-        cJSON_AddNumberToObject(x, "line", (double)first[i].line);
-        cJSON_AddStringToObject(x, "message", first[i].msg);
-        cJSON_AddItemToArray(errs, x);
-    }
-    report = cJSON_PrintUnformatted(rep);
-    cJSON_Delete(rep);
-    npsw_reader_close(r);
-    r = NULL;
-    /* clean as the library was */
-    const npsw_clean_opts *co = &npsw_lib_get_info(cx->lib)->clean;
-    lsp = calloc(sp.n, sizeof *lsp);
-    rows = calloc(sp.n, sizeof *rows);
-    res = malloc((sp.n < ANALYSE_CHUNK ? sp.n : ANALYSE_CHUNK) * sizeof *res);
-    if (!report || !lsp || !rows || !res) {
-        cli_msg("%s: out of memory", path);
-        rc = EXIT_INTERNAL;
-        goto done;
-    }
-    for (size_t i = 0; i < sp.n; i++) {
-        npsw_spectrum *q = &sp.v[i];
-        int empty = npsw_clean(q, co, NULL) < 0 || q->n == 0;
-        if (empty) {
-            cli_msg("warning: %s: spectrum %zu '%s' has no peaks after cleaning; it matches "
-                    "nothing",
-                    path, i + 1, npsw_spectrum_meta(q, NPSW_META_NAME));
-            npsw_spectrum_reset(q);
-        }
-        lsp[i].s = q;
-        lsp[i].position = (uint32_t)(i + 1);
-        lsp[i].status = empty ? NPSW_SPECTRUM_NO_PEAKS : NPSW_SPECTRUM_ANALYSED;
-        lsp[i].result = &rows[i].r;
-    }
-    /* run records: the stored one names this file only (by its base name), the printed one
-     * the stored files so far with this one */
-    npsw_lib_input stored_file = {(char *)base_name(path), "", sp.n, n_skipped};
-    memcpy(stored_file.sha256, sha, sizeof sha);
-    size_t file_first[2] = {0, sp.n};
-    cli_inputs file_in = {sp, &stored_file, 1, file_first};
-    char *qp[1] = {(char *)base_name(path)};
-    run_record rr_file = {cx->lib_path, cx->lib,        &cx->ao.search, "",
-                          qp,           &file_in,       cx->extra,      analysis_tsv_header};
-    npsw_utc_now(rr_file.utc);
-    membuf m;
-    if (!mb_open(&m)) goto nomem;
-    out_begin(m.f, OUT_JSON, &rr_file);
-    if (!(run_json = mb_take(&m, 1))) goto nomem;
-    npsw_lib_input printed_file = {(char *)path, "", sp.n, n_skipped};
-    memcpy(printed_file.sha256, sha, sizeof sha);
-    size_t pfirst[2] = {cx->out.n_queries, cx->out.n_queries + sp.n};
-    cli_inputs print_in = {{0}, &printed_file, 1, pfirst};
-    run_record rr_print = rr_file;
-    rr_print.queries = &print_in;
-    if (!mb_open(&orow)) goto nomem;
-    /* analyse in chunks; keep what is stored and printed */
-    cli_progress pr;
-    char label[300];
-    snprintf(label, sizeof label, "analysing %s", path);
-    cli_progress_init(&pr, label, cx->progress);
-    for (size_t c0 = 0; c0 < sp.n; c0 += ANALYSE_CHUNK) {
-        size_t nc = sp.n - c0 < ANALYSE_CHUNK ? sp.n - c0 : ANALYSE_CHUNK;
-        int arc = npsw_analyse(cx->lib, sp.v + c0, nc, &cx->ao, res, &e);
-        if (arc < 0) {
-            cli_err(&e);
-            cli_msg("%s: analysis failed; nothing stored", path);
-            rc = cli_exit_code(arc) == EXIT_INPUT ? EXIT_INPUT : EXIT_INTERNAL;
-            goto done;
-        }
-        for (size_t j = 0; j < nc; j++) {
-            size_t i = c0 + j;
-            if (keep_row(&rows[i], &rr_file, &sp.v[i], &res[j]) < 0) goto nomem;
-            rows[i].r.run_json = run_json;
-            if (cx->fmt == OUT_JSON)
-                analysis_json_row(orow.f, &rr_print, cx->out.n_queries + i, &sp.v[i], &res[j]);
-            else
-                analysis_tsv_row(orow.f, &rr_print, cx->out.n_queries + i, &sp.v[i], &res[j]);
-        }
-        if (pr.on) cli_progress_cb(&pr, c0 + nc, sp.n);
-    }
-    if (pr.on) cli_progress_done(&pr);
-    if (!(out_rows = mb_take(&orow, 0))) goto nomem;
-    /* store: one transaction */
-    const npsw_lib_info *li = npsw_lib_get_info(cx->lib);
-    char actor[48];
-    snprintf(actor, sizeof actor, "lab:%" PRId64, cx->lab.id);
-    npsw_ledger_submission sub = {
-        .lab_id = cx->lab.id,
-        .actor = actor,
-        .token_verified = cx->token_verified,
-        .file_name = base_name(path),
-        .bytes = bytes,
-        .len = len,
-        .format = fmt_name,
-        .n_skipped = n_skipped,
-        .report_json = report,
-        .library_name = li->name,
-        .library_version = li->version,
-        .library_sha256 = li->content_sha256,
-        .library_path = cx->lib_path,
-        .spectra = lsp,
-        .n_spectra = sp.n,
-    };
-    int64_t sid = 0;
-    npsw_err_clear(&e);
-    int src = npsw_ledger_submit(cx->ledger, &sub, &sid, &e);
-    if (src < 0) {
-        cli_err(&e);
-        cli_msg("%s: not stored", path);
-        rc = ledger_exit(cx->ledger, src);
-        goto done;
-    }
+    sub_file f = {path, base_name(path), bytes, len, cx->lab.id, cx->token_verified};
+    sub_outcome so;
+    int rc = sub_run(&cx->en, cx->ledger, &f, print_row, cx, &so);
+    out_rows = mb_take(&cx->orow);
+    if (rc != EXIT_OK) goto done;
     /* COMMIT has returned: acknowledge */
     cli_msg("%s: submission %" PRId64 " stored (lab %" PRId64 ", %zu spectra, sha256 %s)", path,
-            sid, cx->lab.id, sp.n, sha);
+            so.id, cx->lab.id, so.n_spectra, so.sha256);
     fflush(stderr);
     /* keep the printed rows */
     stored_out *o = &cx->out;
@@ -798,29 +555,19 @@ static int submit_file(submit_ctx *cx, const char *path)
     if (nf) o->files = nf;
     size_t *nfi = realloc(o->first, (o->n_files + 2) * sizeof *nfi);
     if (nfi) o->first = nfi;
-    if (!nf || !nfi) goto nomem;
-    o->files[o->n_files] = printed_file;
+    if (!nf || !nfi || !out_rows) {
+        cli_msg("%s: out of memory keeping its results for printing", path);
+        rc = EXIT_INTERNAL;
+        goto done;
+    }
+    o->files[o->n_files] = cx->printed_file;
     o->first[o->n_files] = o->n_queries;
     o->n_files++;
-    o->n_queries += sp.n;
+    o->n_queries += so.n_spectra;
     o->first[o->n_files] = o->n_queries;
     fputs(out_rows, o->rows.f);
-    goto done;
-nomem:
-    cli_msg("%s: out of memory; nothing stored", path);
-    rc = EXIT_INTERNAL;
 done:
-    if (orow.f) free(mb_take(&orow, 0));
-    if (rows)
-        for (size_t i = 0; i < sp.n; i++) kept_free(&rows[i]);
-    free(rows);
-    free(lsp);
-    free(res);
     free(out_rows);
-    free(run_json);
-    cJSON_free(report);
-    npsw_reader_close(r);
-    npsw_spectra_free(&sp);
     free(bytes);
     return rc;
 }
@@ -846,7 +593,7 @@ int cmd_submit(int argc, char **argv)
     memset(&cx, 0, sizeof cx);
     analysis_cli x;
     analysis_cli_init(&x);
-    cx.ro = npsw_read_opts_default();
+    cx.en.ro = npsw_read_opts_default();
     int bad = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "l:k:o:h", longopts, NULL)) != -1) {
@@ -856,16 +603,16 @@ int cmd_submit(int argc, char **argv)
         case OPT_TOKEN: token = optarg; break;
         case 'l': libpath = optarg; break;
         case 'o': outpath = optarg; break;
-        case OPT_PROGRESS: cx.progress = 1; break;
+        case OPT_PROGRESS: cx.en.progress = 1; break;
         case 'h': submit_help(stdout); return EXIT_OK;
         default:
             if (!analysis_cli_option(c, optarg, &x, &bad) &&
-                !cli_read_option(c, optarg, &cx.ro, &bad))
+                !cli_read_option(c, optarg, &cx.en.ro, &bad))
                 bad = 1;
         }
     }
     analysis_cli_finish(&x);
-    cx.ao = x.ao;
+    cx.en.ao = x.ao;
     cx.fmt = x.fmt;
     if (!bad && (!ledger_path || !lab_arg || !libpath)) {
         cli_msg("submit: --ledger DB, --lab LAB and -l LIB.h5 are required");
@@ -914,11 +661,12 @@ int cmd_submit(int argc, char **argv)
         rc = cli_exit_code(e.code);
         goto done;
     }
-    cx.lib = lib;
-    cx.lib_path = libpath;
+    cx.en.lib = lib;
+    cx.en.lib_path = libpath;
+    cx.en.say = say_stderr;
     char extra[256];
-    analysis_params_text(&cx.ao, extra, sizeof extra);
-    cx.extra = extra;
+    analysis_params_text(&cx.en.ao, extra, sizeof extra);
+    cx.en.extra = extra;
     if (!mb_open(&cx.out.rows) || !(cx.out.first = calloc(1, sizeof *cx.out.first))) {
         cli_msg("out of memory");
         rc = EXIT_INTERNAL;
@@ -934,12 +682,12 @@ int cmd_submit(int argc, char **argv)
             break;
         }
     }
-    char *rows = mb_take(&cx.out.rows, 0);
+    char *rows = mb_take(&cx.out.rows);
     if (cx.out.n_files && rows) {
         /* the stored files' results, as `npswatch analogues` prints them */
         char **paths = calloc(cx.out.n_files, sizeof *paths);
         cli_inputs all = {{0}, cx.out.files, cx.out.n_files, cx.out.first};
-        run_record rr = {libpath, lib, &cx.ao.search, "", paths, &all, extra, analysis_tsv_header};
+        run_record rr = {libpath, lib, &cx.en.ao.search, "", paths, &all, extra, analysis_tsv_header};
         npsw_utc_now(rr.utc);
         int orc = paths ? cli_out_open(&out, outpath) : EXIT_INTERNAL;
         if (orc == EXIT_OK) {
@@ -956,7 +704,7 @@ int cmd_submit(int argc, char **argv)
     }
     free(rows);
 done:
-    if (cx.out.rows.f) free(mb_take(&cx.out.rows, 0));
+    if (cx.out.rows.f) free(mb_take(&cx.out.rows));
     free(cx.out.files);
     free(cx.out.first);
     npsw_lib_free(lib);

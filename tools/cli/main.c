@@ -23,6 +23,7 @@ static const cli_command commands[] = {
     {"curate", "accept or reject a draft advisory; accepting makes a new library version", cmd_curate},
     {"signals", "cluster analogue/unknown spectra across labs into signals; report them", cmd_signals},
     {"advise", "write an advisory (JSON, Markdown, mirror plot, timeline) for a signal", cmd_advise},
+    {"serve", "the HTTP service: API for labs and curators, audit, limits, TLS", cmd_serve},
     {"plot", "mirror plot (PNG) of a query spectrum against one of its hits", cmd_plot},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -91,6 +91,21 @@ typedef struct npsw_analysis {
 int npsw_analyse(const npsw_lib *lib, const npsw_spectrum *queries, size_t nq,
                  const npsw_analyse_opts *o, npsw_analysis *out, npsw_err *err) NPSW_WUR;
 
+/* An analysis prepared once for many calls (the HTTP service analyses each submission as it
+ * comes, from several threads): the identity-search and hybrid-search indices and the
+ * analyser npsw_analyse() builds on every call, for one library and one set of options
+ * (o->threads is the thread count used to build them). Read-only after creation: any number
+ * of threads may call npsw_analyse_with() at once. The library must outlive it. Creating it
+ * plans FFTW transforms: not thread-safe, make it before the threads start. */
+typedef struct npsw_analyse_ctx npsw_analyse_ctx;
+npsw_analyse_ctx *npsw_analyse_ctx_new(const npsw_lib *lib, const npsw_analyse_opts *o,
+                                       npsw_err *err);
+void npsw_analyse_ctx_free(npsw_analyse_ctx *c); /* accepts NULL */
+/* npsw_analyse() with a prepared context and `threads` OpenMP threads (0 = OpenMP default):
+ * the same results, bit for bit. */
+int npsw_analyse_with(const npsw_analyse_ctx *c, const npsw_spectrum *queries, size_t nq,
+                      int threads, npsw_analysis *out, npsw_err *err) NPSW_WUR;
+
 /* What npsw_analyse_decide needs of a library, made once (FFTW plans, spectrum norms; not
  * thread-safe to create), and per-thread buffers. */
 typedef struct npsw_analyser npsw_analyser;

@@ -55,6 +55,20 @@ int npsw_search(const npsw_lib *lib, const npsw_spectrum *queries, size_t nq,
                 const npsw_search_opts *o, npsw_hit *hits, uint32_t *nhits,
                 npsw_search_stats *stats, npsw_err *err) NPSW_WUR;
 
+/* A search prepared once for many calls (the service searches one query at a time from many
+ * threads): the index tables npsw_search() builds on each call, for one library and one set of
+ * options. Read-only after creation: any number of threads may call npsw_search_with() on it at
+ * once. The library must outlive it. NULL on bad options or out of memory (err says which). */
+typedef struct npsw_search_index npsw_search_index;
+npsw_search_index *npsw_search_index_new(const npsw_lib *lib, const npsw_search_opts *o,
+                                         npsw_err *err);
+void npsw_search_index_free(npsw_search_index *ix); /* accepts NULL */
+/* npsw_search() with a prepared index: the options are the index's, with this call's thread
+ * count and progress callback (may be NULL). Same hits, bit for bit. */
+int npsw_search_with(const npsw_search_index *ix, const npsw_spectrum *queries, size_t nq,
+                     int threads, npsw_progress_fn progress, void *progress_user, npsw_hit *hits,
+                     uint32_t *nhits, npsw_search_stats *stats, npsw_err *err) NPSW_WUR;
+
 /* The same by scoring every library spectrum (no index, no pruning). use_ref != 0 scores with
  * the plain reference implementation npsw_score_pair_ref(). For tests and benchmarks. */
 int npsw_search_brute(const npsw_lib *lib, const npsw_spectrum *queries, size_t nq,

@@ -114,6 +114,11 @@ int npsw_ledger_lab_find(npsw_ledger *l, const char *id_or_name, npsw_ledger_lab
  * Compares SHA-256 digests in constant time. */
 int npsw_ledger_lab_check_token(npsw_ledger *l, int64_t lab_id, const char *token,
                                 npsw_err *err) NPSW_WUR;
+/* The laboratory whose token this is: 1 and *out filled, 0 when no laboratory has it (or the
+ * token does not have the form of one), < 0 on error. Looks the token's SHA-256 up (the HTTP
+ * service's bearer tokens). */
+int npsw_ledger_lab_by_token(npsw_ledger *l, const char *token, npsw_ledger_lab *out,
+                             npsw_err *err) NPSW_WUR;
 /* Every laboratory, by id. *out is allocated (free()); returns the count. */
 int npsw_ledger_lab_list(npsw_ledger *l, npsw_ledger_lab **out, npsw_err *err) NPSW_WUR;
 /* The token's SHA-256 as stored (64 hex digits + NUL). */
@@ -185,7 +190,10 @@ typedef struct npsw_ledger_submission {
  * its spectra, their results, the library version used (once per content SHA-256) and the
  * audit entry "submit" whose details commit to a digest of everything stored. Either all of it
  * is committed or nothing (any failure rolls back). *id receives the submission id; when this
- * returns 0 the submission is durable. */
+ * returns 0 the submission is durable. Called inside a transaction the caller opened
+ * (npsw_ledger_begin: several submissions committed together, as the HTTP service does), the
+ * submission is a savepoint: a failure undoes this submission only, the transaction stays
+ * open, and the submission is durable once the caller's npsw_ledger_commit returns 0. */
 int npsw_ledger_submit(npsw_ledger *l, const npsw_ledger_submission *sub, int64_t *id,
                        npsw_err *err) NPSW_WUR;
 
