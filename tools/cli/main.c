@@ -24,6 +24,7 @@ static const cli_command commands[] = {
     {"signals", "cluster analogue/unknown spectra across labs into signals; report them", cmd_signals},
     {"advise", "write an advisory (JSON, Markdown, mirror plot, timeline) for a signal", cmd_advise},
     {"plot", "mirror plot (PNG) of a query spectrum against one of its hits", cmd_plot},
+    {"bench", "run a benchmark config: recall@k, ROC/PR, class confusion, speed; TSV/JSON/PNG", cmd_bench},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
