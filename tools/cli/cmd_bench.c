@@ -303,8 +303,8 @@ static int make_lco_queries(dsrun *r)
     uint32_t smp = r->ds->sample ? r->ds->sample : 1;
     size_t cap = 2 * (size_t)n + 1;
     r->q = calloc(cap, sizeof *r->q);
-    r->lspec.v = calloc(n ? n : 1, sizeof *r->lspec.v);
-    r->lspec.cap = n;
+    r->lspec.v = calloc(cap, sizeof *r->lspec.v); /* one copy per query: at most 2n */
+    r->lspec.cap = cap;
     if (!r->q || !r->lspec.v) {
         free(gsize), free(gfirst), free(grank);
         cli_msg("bench: out of memory");
