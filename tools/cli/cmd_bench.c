@@ -574,7 +574,9 @@ static int make_curve(const dsrun *r, method_res *m)
         cli_msg("bench: %s: %s", m->name, e.msg);
         return cli_exit_code(rc);
     }
-    m->has_curve = n > 0;
+    /* the decision is measured only when both truth groups are there */
+    m->has_curve = n > 0 && m->curve.n_pos > 0 && m->curve.n_neg > 0;
+    if (!m->has_curve) npsw_curve_free(&m->curve);
     return EXIT_OK;
 }
 
