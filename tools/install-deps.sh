@@ -2,7 +2,7 @@
 # Install the Debian 12 packages npswatch needs (build, tests, fuzzing). Idempotent and quick when
 # everything is already there. Runs apt-get as root, or through sudo when not root.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config git python3
+pkgs=(build-essential cmake pkg-config git python3 python3-numpy groff-base
       libhdf5-dev libfftw3-dev libpng-dev libssl-dev libcjson-dev zlib1g-dev libxml2-dev
       libsqlite3-dev libfreetype-dev fonts-dejavu-core
       libcmocka-dev clang libclang-rt-14-dev libomp-dev)

@@ -780,7 +780,7 @@ static void *map_or_read(reader *r, const char *name, const npsw_mf_array *a, co
         rfail(r, NPSW_EFORMAT, name, "dataset %s has the wrong size", name);
         return NULL;
     }
-    if (off != HADDR_UNDEF && off % a->elsize == 0 && off <= map_len &&
+    if (off != HADDR_UNDEF && off % 8 == 0 && off <= map_len && /* 8: also the postings' records */
         a->count * a->elsize <= map_len - off)
         return (void *)(map + off);
     *owned = 1;
