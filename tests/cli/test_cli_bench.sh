@@ -105,6 +105,12 @@ if exp[1] == 1.0: print('the swapped truth should lower recall@1'); ok = False
 sys.exit(0 if ok else 1)
 EOF
 
+# max_queries: rows of the truth and hit tables beyond it are skipped, not errors
+sed 's/^\[dataset swap\]$/[dataset swap]\nmax_queries = 4/' swap.conf > max4.conf
+run bench max4.conf -o max4 2>max4.err || { fail "max_queries = 4 failed"; cat max4.err >&2; }
+awk -F'\t' '$1=="swap" && $3=="queries" {q=$5} $1=="swap" && $3=="queries_evaluated" {e=$5}
+    END {exit !(q==4 && e==4)}' max4/results.tsv || fail "max_queries = 4: not 4 queries evaluated"
+
 # ---- 3. leave-compound-out, sampled -----------------------------------------------------------
 cat > lco.conf <<EOF
 methods = wmf

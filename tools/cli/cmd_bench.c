@@ -94,6 +94,7 @@ typedef struct dsrun {
     cli_inputs qin;
     bq *q;
     size_t nq;
+    size_t nq_all;       /* queries read (nq is fewer with max_queries) */
     size_t n_eval, n_in, truth_rows, truth_unmatched;
     int *group;          /* leave_out: compound of each library spectrum */
     int maxg;
@@ -342,6 +343,7 @@ static int make_lco_queries(dsrun *r)
             x->in_lib = x->n_tgt > 0;
         }
     free(gsize), free(gfirst), free(grank);
+    r->nq_all = r->nq;
     return rc;
 }
 
@@ -469,23 +471,23 @@ static int load_truth(dsrun *r)
             ik = fl[cik];
         }
         int matched = 0;
-        for (size_t qi = 0; qi < r->nq; qi++) {
-            if (cq >= 0) {
-                uint64_t v;
-                if (parse_index(fl[cq], r->nq, &v) < 0 || v == 0) {
-                    cli_msg("%s:%u: query_index '%s' is not a number from 1 to %zu (the number "
-                            "of queries)",
-                            path, ln, fl[cq], r->nq);
-                    rc = EXIT_INPUT;
-                    break;
-                }
-                if (v - 1 != qi) {
-                    qi = (size_t)v - 2; /* jump */
-                    continue;
-                }
-            } else if (strcmp(npsw_spectrum_meta(r->q[qi].s, NPSW_META_ACCESSION), fl[cacc])) {
-                continue;
+        size_t q0 = 0, q1 = r->nq; /* the queries the row may name */
+        if (cq >= 0) {
+            uint64_t v;
+            if (parse_index(fl[cq], r->nq_all, &v) < 0 || v == 0) {
+                cli_msg("%s:%u: query_index '%s' is not a number from 1 to %zu (the number "
+                        "of queries)",
+                        path, ln, fl[cq], r->nq_all);
+                rc = EXIT_INPUT;
+                break;
             }
+            if (v > r->nq) continue; /* beyond max_queries */
+            q0 = (size_t)v - 1;
+            q1 = q0 + 1;
+        }
+        for (size_t qi = q0; qi < q1; qi++) {
+            if (cq < 0 && strcmp(npsw_spectrum_meta(r->q[qi].s, NPSW_META_ACCESSION), fl[cacc]))
+                continue;
             bq *x = &r->q[qi];
             matched = 1;
             x->evaluated = 1;
@@ -507,7 +509,6 @@ static int load_truth(dsrun *r)
             if (ccls >= 0 && fl[ccls][0] && strcmp(fl[ccls], "-"))
                 snprintf(x->cls, sizeof x->cls, "%s", fl[ccls]);
             if (rc != EXIT_OK) break;
-            if (cq >= 0) break;
         }
         if (rc == EXIT_INTERNAL) cli_msg("bench: out of memory");
         if (!matched && rc == EXIT_OK) r->truth_unmatched++;
@@ -543,6 +544,7 @@ static int load_queries(dsrun *r)
         r->q[i].self = UINT64_MAX;
     }
     r->nq = n;
+    r->nq_all = r->qin.spectra.n;
     return load_truth(r);
 }
 
@@ -799,20 +801,23 @@ static int run_external(dsrun *r, const bench_config *c, const bench_external *x
                 break;
             }
         }
-        for (size_t qi = 0; qi < r->nq; qi++) {
-            if (cq >= 0) {
-                uint64_t v;
-                if (parse_index(fl[cq], r->nq, &v) < 0 || v == 0) {
-                    cli_msg("%s:%u: query_index '%s' is not a number from 1 to %zu (the number "
-                            "of queries)",
-                            x->path, ln, fl[cq], r->nq);
-                    rc = EXIT_INPUT;
-                    break;
-                }
-                qi = (size_t)v - 1;
-            } else if (strcmp(npsw_spectrum_meta(r->q[qi].s, NPSW_META_ACCESSION), fl[cacc])) {
-                continue;
+        size_t q0 = 0, q1 = r->nq;
+        if (cq >= 0) {
+            uint64_t v;
+            if (parse_index(fl[cq], r->nq_all, &v) < 0 || v == 0) {
+                cli_msg("%s:%u: query_index '%s' is not a number from 1 to %zu (the number "
+                        "of queries)",
+                        x->path, ln, fl[cq], r->nq_all);
+                rc = EXIT_INPUT;
+                break;
             }
+            if (v > r->nq) continue; /* beyond max_queries */
+            q0 = (size_t)v - 1;
+            q1 = q0 + 1;
+        }
+        for (size_t qi = q0; qi < q1; qi++) {
+            if (cq < 0 && strcmp(npsw_spectrum_meta(r->q[qi].s, NPSW_META_ACCESSION), fl[cacc]))
+                continue;
             const bq *q = &r->q[qi];
             if (rank == 1) m->top1[qi] = sc;
             int ok = 0;
@@ -821,7 +826,6 @@ static int run_external(dsrun *r, const bench_config *c, const bench_external *x
                 for (size_t j = 0; j < q->n_ik && !ok; j++) ok = !strncmp(fl[cik], q->ik14[j], 14);
             if (ok && rank <= kmax && (m->rank[qi] == 0 || rank < m->rank[qi]))
                 m->rank[qi] = (uint32_t)rank;
-            if (cq >= 0) break;
         }
     }
     if (rc == EXIT_OK && !header) {
@@ -1234,11 +1238,13 @@ static int write_plots(const bench_config *c, dsrun *runs, size_t nr, const char
         ns = 0;
         for (size_t i = 0; i < r->nm && ns < NPSW_LINES_MAX_SERIES; i++) {
             if (!r->m[i].has_qps) continue;
-            for (size_t t = 0; t < c->n_threads; t++) {
-                xs[ns][t] = c->threads[t];
-                ys[ns][t] = r->m[i].qps[t];
-            }
-            s[ns] = (npsw_series){r->m[i].name, xs[ns], ys[ns], c->n_threads, 1, 0};
+            size_t n = 0;
+            for (size_t t = 0; t < c->n_threads; t++)
+                if (isfinite(r->m[i].qps[t])) { /* a batch too short to time has no rate */
+                    xs[ns][n] = c->threads[t];
+                    ys[ns][n++] = r->m[i].qps[t];
+                }
+            s[ns] = (npsw_series){r->m[i].name, xs[ns], ys[ns], n, 1, 0};
             ns++;
         }
         o = npsw_lines_opts_default();
@@ -1268,7 +1274,7 @@ static int write_plots(const bench_config *c, dsrun *runs, size_t nr, const char
             size_t n = 0;
             for (size_t d = 0; d < nr && n < BENCH_MAX_LIST; d++) {
                 dsrun *r = &runs[ord[d]];
-                if (mi < r->nm && r->m[mi].has_qps && r->n_lib > 0) {
+                if (mi < r->nm && r->m[mi].has_qps && r->n_lib > 0 && isfinite(r->m[mi].qps[T])) {
                     xs[ns][n] = (double)r->n_lib;
                     ys[ns][n++] = r->m[mi].qps[T];
                 }
