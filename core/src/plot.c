@@ -1456,3 +1456,247 @@ int npsw_plot_timeline(const npsw_time_count *pts, size_t n, const npsw_timeline
     npsw_canvas_free(c);
     return rc;
 }
+
+/* ---- line chart ------------------------------------------------------------------------- */
+
+static const npsw_rgb PALETTE[] = {{31, 119, 180}, {214, 39, 40},  {44, 160, 44},
+                                   {255, 127, 14}, {148, 103, 189}, {140, 86, 75},
+                                   {227, 119, 194}, {127, 127, 127}, {188, 189, 34},
+                                   {23, 190, 207}};
+#define N_PALETTE (sizeof PALETTE / sizeof PALETTE[0])
+
+npsw_lines_opts npsw_lines_opts_default(void)
+{
+    npsw_lines_opts o;
+    memset(&o, 0, sizeof o);
+    o.width_in = 6;
+    o.height_in = 4;
+    o.dpi = 150;
+    return o;
+}
+
+/* Axis range from data: rounded outwards to a nice step. */
+static void nice_range(double lo, double hi, double *a, double *b, double *step)
+{
+    if (!(hi > lo)) {
+        double d = fabs(lo) > 0 ? fabs(lo) * 0.1 : 1;
+        lo -= d;
+        hi += d;
+    }
+    double st = nice_step(hi - lo, 5, 0, NULL);
+    *a = st * floor(lo / st + 1e-9);
+    *b = st * ceil(hi / st - 1e-9);
+    if (*b <= *a) *b = *a + st;
+    *step = st;
+}
+
+static void fmt_tick(char *t, size_t n, double v, double step)
+{
+    if (fabs(v) < step * 1e-9) v = 0;
+    double a = fabs(v);
+    if (a >= 1e6 || (a > 0 && a < 1e-4)) snprintf(t, n, "%.3g", v);
+    else snprintf(t, n, "%.*f", tick_decimals(step), v);
+}
+
+npsw_canvas *npsw_plot_lines_canvas(const npsw_series *s, size_t ns, const npsw_lines_opts *o,
+                                    npsw_plot_layout *layout, npsw_err *err)
+{
+    npsw_lines_opts def = npsw_lines_opts_default();
+    if (!o) o = &def;
+    if (check_size(o->width_in, o->height_in, o->dpi, err) < 0) return NULL;
+    if (ns > NPSW_LINES_MAX_SERIES) {
+        npsw_err_set(err, NPSW_EINVAL, NULL, 0, "%zu series: at most %d fit a line chart", ns,
+                     NPSW_LINES_MAX_SERIES);
+        return NULL;
+    }
+    double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
+    size_t npts = 0;
+    for (size_t i = 0; i < ns; i++)
+        for (size_t j = 0; j < s[i].n; j++) {
+            double x = s[i].x[j], y = s[i].y[j];
+            if (!isfinite(x) || !isfinite(y) || (o->x_log && !(x > 0))) {
+                npsw_err_set(err, NPSW_EINVAL, NULL, 0,
+                             "series %zu, point %zu: (%g, %g) cannot be drawn%s", i + 1, j + 1, x,
+                             y, o->x_log ? " (a log axis needs x > 0)" : "");
+                return NULL;
+            }
+            if (o->x_log) x = log10(x);
+            xlo = fmin(xlo, x);
+            xhi = fmax(xhi, x);
+            ylo = fmin(ylo, y);
+            yhi = fmax(yhi, y);
+            npts++;
+        }
+    if (!npts) {
+        npsw_err_set(err, NPSW_EEMPTY, NULL, 0, "no point to draw");
+        return NULL;
+    }
+    double xa, xb, xs, ya, yb, ys;
+    if (o->x_min != 0 || o->x_max != 0) {
+        xa = o->x_log ? log10(o->x_min) : o->x_min;
+        xb = o->x_log ? log10(o->x_max) : o->x_max;
+        if (!(xb > xa) || !isfinite(xa) || !isfinite(xb)) {
+            npsw_err_set(err, NPSW_EINVAL, NULL, 0, "x axis range [%g, %g] is empty", o->x_min,
+                         o->x_max);
+            return NULL;
+        }
+        xs = nice_step(xb - xa, 5, 0, NULL);
+    } else if (o->x_log) {
+        xa = floor(xlo);
+        xb = ceil(xhi);
+        if (xb <= xa) xb = xa + 1;
+        xs = 1;
+    } else {
+        nice_range(xlo, xhi, &xa, &xb, &xs);
+    }
+    if (o->y_min != 0 || o->y_max != 0) {
+        ya = o->y_min;
+        yb = o->y_max;
+        if (!(yb > ya) || !isfinite(ya) || !isfinite(yb)) {
+            npsw_err_set(err, NPSW_EINVAL, NULL, 0, "y axis range [%g, %g] is empty", ya, yb);
+            return NULL;
+        }
+        ys = nice_step(yb - ya, 5, 0, NULL);
+    } else {
+        double lo = ylo < 0 ? ylo : 0;
+        nice_range(lo, yhi + (yhi - lo) * 0.04, &ya, &yb, &ys);
+    }
+
+    npsw_plot_layout L;
+    memset(&L, 0, sizeof L);
+    fig g;
+    frame f;
+    if (fig_start(&g, o->width_in, o->height_in, o->dpi, o->font_path, &f, err) < 0) return NULL;
+    char t[64], widest[64] = "0";
+    for (double v = ya; v <= yb + ys * 1e-6; v += ys) {
+        fmt_tick(t, sizeof t, v, ys);
+        if (strlen(t) > strlen(widest)) snprintf(widest, sizeof widest, "%s", t);
+    }
+    frame_layout(&g, &f, widest);
+    /* the legend goes right of the plot area, so that it never hides data */
+    int lh = fig_line(&g, PT_LABEL, NULL), wmax = 0, nn = 0;
+    int sw = px(&g, 12), pad = px(&g, 3);
+    for (size_t i = 0; i < ns; i++)
+        if (s[i].name && *s[i].name) {
+            int w = fig_width(&g, PT_LABEL, s[i].name);
+            if (w > wmax) wmax = w;
+            nn++;
+        }
+    if (wmax > f.W / 3) wmax = f.W / 3;
+    if (nn) f.right -= wmax + sw + 4 * pad;
+    L.width = (uint32_t)f.W;
+    L.height = (uint32_t)f.H;
+    L.y_top = f.top + px(&g, 3);
+    L.y_base = L.y_bottom = f.bottom - px(&g, 3);
+    L.y_min = ya;
+    L.y_max = yb;
+    L.x0 = f.left + px(&g, 3);
+    L.x1 = f.right - px(&g, 3);
+    L.x_min = xa;
+    L.x_max = xb;
+    L.x_log = o->x_log != 0;
+    L.plot_area = (npsw_box){f.left, f.top, f.right + 1, f.bottom + 1};
+    if (g.rc == 0 && (L.y_base - L.y_top < 20 || L.x1 - L.x0 < 40))
+        g.rc = npsw_err_set(err, NPSW_EINVAL, NULL, 0,
+                            "the figure is too small for its text: make it larger");
+    npsw_canvas *c = g.c;
+    if (g.rc == 0) {
+        double hy = (double)(L.y_base - L.y_top) / (yb - ya);
+        double hx = (double)(L.x1 - L.x0) / (xb - xa);
+#define MAPX(v) (L.x0 + ((o->x_log ? log10(v) : (v)) - xa) * hx)
+#define MAPY(v) (L.y_base - ((v) - ya) * hy)
+        int gl = f.lw > 1 ? f.lw / 2 : 1;
+        for (double v = ya; v <= yb + ys * 1e-6; v += ys) {
+            int y = rnd(L.y_base - (v - ya) * hy);
+            hline(c, f.left + 1, f.right, y, gl, GRID);
+            hline(c, f.left - f.ticklen, f.left, y, f.lw, AXIS);
+            fmt_tick(t, sizeof t, v, ys);
+            fig_text(&g, f.left - f.ticklen - px(&g, 2), y, PT_TICK, AXIS, NPSW_TEXT_RIGHT,
+                     NPSW_TEXT_MIDDLE, 0, t);
+        }
+        for (double v = xa; v <= xb + xs * 1e-6; v += xs) {
+            int x = rnd(L.x0 + (v - xa) * hx);
+            vline(c, x, f.top, f.bottom, gl, GRID);
+            vline(c, x, f.bottom, f.bottom + f.ticklen, f.lw, AXIS);
+            if (o->x_log) {
+                double p = pow(10, v);
+                if (p >= 1e6 || p < 1e-3) snprintf(t, sizeof t, "1e%.0f", v);
+                else snprintf(t, sizeof t, "%.*f", v < 0 ? (int)-v : 0, p);
+            } else {
+                fmt_tick(t, sizeof t, v, xs);
+            }
+            fig_text(&g, x, f.ticklabel_y, PT_TICK, AXIS, NPSW_TEXT_CENTER, NPSW_TEXT_TOP, 0, t);
+        }
+        if (o->diagonal) {
+            double lo = fmax(xa, ya), hi = fmin(xb, yb);
+            if (hi > lo && !o->x_log)
+                for (double d = lo; d < hi; d += (hi - lo) / 40) /* dashed */
+                    npsw_canvas_line(c, MAPX(d), MAPY(d), MAPX(d + (hi - lo) / 80),
+                                     MAPY(d + (hi - lo) / 80), px(&g, 0.6), PALETTE[7]);
+        }
+        double lw = px(&g, 1.1) > 1 ? px(&g, 1.1) : 1;
+        int mk = px(&g, 1.6) > 1 ? px(&g, 1.6) : 1;
+        for (size_t i = 0; i < ns; i++) {
+            npsw_rgb k = PALETTE[i % N_PALETTE];
+            for (size_t j = 0; j + 1 < s[i].n; j++) {
+                double x0 = MAPX(s[i].x[j]), y0 = MAPY(s[i].y[j]);
+                double x1 = MAPX(s[i].x[j + 1]), y1 = MAPY(s[i].y[j + 1]);
+                if (!s[i].dashed) {
+                    npsw_canvas_line(c, x0, y0, x1, y1, lw, k);
+                    continue;
+                }
+                double len = hypot(x1 - x0, y1 - y0), dash = px(&g, 3);
+                for (double a = 0; a < len; a += 2 * dash) {
+                    double b = fmin(a + dash, len);
+                    npsw_canvas_line(c, x0 + (x1 - x0) * a / len, y0 + (y1 - y0) * a / len,
+                                     x0 + (x1 - x0) * b / len, y0 + (y1 - y0) * b / len, lw, k);
+                }
+            }
+            if (s[i].markers)
+                for (size_t j = 0; j < s[i].n; j++) {
+                    int x = rnd(MAPX(s[i].x[j])), y = rnd(MAPY(s[i].y[j]));
+                    npsw_canvas_rect(c, x - mk, y - mk, x + mk, y + mk, k);
+                }
+        }
+#undef MAPX
+#undef MAPY
+        /* frame */
+        vline(c, f.left, f.top, f.bottom + f.lw / 2, f.lw, AXIS);
+        hline(c, f.left, f.right, f.bottom + f.lw / 2, f.lw, AXIS);
+        /* legend: right of the plot area, one line per named series */
+        if (nn && g.rc == 0) {
+            int bx0 = f.right + 2 * pad, by0 = f.top;
+            int row = 0;
+            for (size_t i = 0; i < ns; i++) {
+                if (!s[i].name || !*s[i].name) continue;
+                int y = by0 + pad + row * lh + lh / 2;
+                npsw_canvas_line(c, bx0, y, bx0 + sw, y, lw, PALETTE[i % N_PALETTE]);
+                char buf[256];
+                fit_text(&g, PT_LABEL, s[i].name, wmax, buf, sizeof buf);
+                fig_text(&g, bx0 + pad + sw, y, PT_LABEL, INK, NPSW_TEXT_LEFT, NPSW_TEXT_MIDDLE,
+                         0, buf);
+                row++;
+            }
+        }
+        frame_texts(&g, &f, o->title ? o->title : "", o->subtitle, f.right - f.left, o->footer,
+                    NULL, o->note ? o->note : "library search results, not identifications",
+                    o->y_label ? o->y_label : "", o->x_label ? o->x_label : "", &L.title);
+    }
+    npsw_canvas *out = fig_finish(&g);
+    if (out && layout) *layout = L;
+    return out;
+}
+
+int npsw_plot_lines(const npsw_series *s, size_t ns, const npsw_lines_opts *o,
+                    const npsw_png_text *text, size_t n_text, const char *path,
+                    npsw_plot_layout *layout, npsw_err *err)
+{
+    npsw_err local;
+    if (!err) err = &local;
+    npsw_err_clear(err);
+    npsw_canvas *c = npsw_plot_lines_canvas(s, ns, o, layout, err);
+    if (!c) return err->code < 0 ? err->code : NPSW_EINVAL;
+    int rc = npsw_canvas_write_png(c, text, n_text, path, err);
+    npsw_canvas_free(c);
+    return rc;
+}

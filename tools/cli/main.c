@@ -25,6 +25,7 @@ static const cli_command commands[] = {
     {"advise", "write an advisory (JSON, Markdown, mirror plot, timeline) for a signal", cmd_advise},
     {"serve", "the HTTP service: API for labs and curators, audit, limits, TLS", cmd_serve},
     {"plot", "mirror plot (PNG) of a query spectrum against one of its hits", cmd_plot},
+    {"bench", "run a benchmark config: recall@k, ROC/PR, class confusion, speed; TSV/JSON/PNG", cmd_bench},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -142,6 +142,8 @@ typedef struct npsw_plot_layout {
     uint32_t n_labels[2];   /* mirror: peak labels drawn for the query and the library spectrum */
     int bin_days;           /* timeline: 1 (days) or 7 (ISO weeks, Monday to Sunday) */
     uint32_t n_bins;        /* timeline: bars (bins, empty ones included) */
+    double y_min;           /* line chart: value at y_base (others: 0) */
+    int x_log;              /* line chart: 1 when x_min/x_max are log10 of the data values */
 } npsw_plot_layout;
 
 /* Mirror plot: the query spectrum up, a library spectrum down (inverted), each scaled to its
@@ -219,6 +221,45 @@ npsw_canvas *npsw_plot_timeline_canvas(const npsw_time_count *pts, size_t n,
 int npsw_plot_timeline(const npsw_time_count *pts, size_t n, const npsw_timeline_opts *o,
                        const npsw_png_text *text, size_t n_text, const char *path,
                        npsw_plot_layout *layout, npsw_err *err) NPSW_WUR;
+
+/* Line chart: several named series of (x, y) points joined by lines, with a legend; used by
+ * `npswatch bench` for recall@k, ROC and precision-recall curves, score distributions and
+ * throughput. A value v is at the column floor(x0 + (X(v) - x_min) * (x1 - x0) / (x_max - x_min)
+ * + 0.5), X(v) = log10(v) when x_log, else v, and at the row
+ * floor(y_base - (v - y_min) * (y_base - y_top) / (y_max - y_min) + 0.5). */
+typedef struct npsw_series {
+    const char *name;    /* legend entry (UTF-8); NULL or "" = not in the legend */
+    const double *x, *y; /* n points each, finite (x > 0 with x_log); drawn in the given order */
+    size_t n;
+    int markers;         /* 1: a square marker at every point */
+    int dashed;          /* 1: a dashed line (e.g. a reference) */
+} npsw_series;
+
+typedef struct npsw_lines_opts {
+    const char *title;        /* default "" */
+    const char *subtitle;     /* may be NULL */
+    const char *x_label, *y_label; /* default "" */
+    const char *footer;       /* left end of the footer; may be NULL */
+    const char *note;         /* default "library search results, not identifications" */
+    double x_min, x_max;      /* both 0 (default): from the data (rounded outwards to ticks) */
+    double y_min, y_max;      /* both 0 (default): from the data, y_min 0 unless data are < 0 */
+    int x_log;                /* 1: log10 x axis (ticks at powers of ten) */
+    int diagonal;             /* 1: a grey y = x line (ROC chance line) */
+    double width_in, height_in; /* default 6 x 4 inches */
+    unsigned dpi;             /* default 150 */
+    const char *font_path;    /* NULL: npsw_font_path(NULL) */
+} npsw_lines_opts;
+
+#define NPSW_LINES_MAX_SERIES 16
+
+npsw_lines_opts npsw_lines_opts_default(void);
+/* NPSW_EEMPTY when no series has a point; NPSW_EINVAL for non-finite values, x <= 0 with
+ * x_log, more than NPSW_LINES_MAX_SERIES series or an empty axis range. layout may be NULL. */
+npsw_canvas *npsw_plot_lines_canvas(const npsw_series *s, size_t ns, const npsw_lines_opts *o,
+                                    npsw_plot_layout *layout, npsw_err *err);
+int npsw_plot_lines(const npsw_series *s, size_t ns, const npsw_lines_opts *o,
+                    const npsw_png_text *text, size_t n_text, const char *path,
+                    npsw_plot_layout *layout, npsw_err *err) NPSW_WUR;
 
 #ifdef __cplusplus
 }
