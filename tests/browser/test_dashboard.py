@@ -158,9 +158,14 @@ def type_into(sel, value):
     cdp.call("Input.insertText", text=value)
 
 
-def login(who):
+def login(who, keyboard=False):
     type_into("#token", hub.tokens[who])
-    click("#login-form button[type=submit]")
+    if keyboard:  # Enter in the focused token field, through the browser's key events
+        for kind in ("rawKeyDown", "char", "keyUp"):
+            cdp.call("Input.dispatchKeyEvent", type=kind, key="Enter", code="Enter", windowsVirtualKeyCode=13,
+                     **({"text": "\r"} if kind == "char" else {}))
+    else:
+        click("#login-form button[type=submit]")
     cdp.wait("!document.getElementById('session').hidden && %s.includes(%s)" % (text("#whoami"), js(who)),
              "%s logged in" % who)
 
@@ -252,7 +257,7 @@ try:
     click("#logout")
     cdp.wait("!document.getElementById('login').hidden", "the login form after logging out")
     F.eq(cdp.eval("sessionStorage.getItem('npswatch.token')"), None, "logging out forgets the token")
-    login("Curator")
+    login("Curator", keyboard=True)
     F.check(cdp.eval("document.getElementById('lab').hidden && !document.getElementById('curator').hidden"),
             "a curator sees the curator section")
     click("#refresh-signals")
