@@ -145,7 +145,6 @@ function renderResults(j) {
 
 async function showResults(n) {
   renderResults(await api(`/submissions/${n}/results`));
-  $("results-h").focus?.();
 }
 
 async function upload(ev) {
