@@ -93,6 +93,18 @@ r = servelib.run([hub.bin, "advise", "--ledger", hub.ledger, "--signal", str(S),
 F.eq(r.returncode, 0, "npswatch advise for signal %d (%s)" % (S, r.stderr.strip()[-300:]))
 K = ([l.split(": ", 1)[1] for l in r.stdout.splitlines() if l.startswith("advisory_key: ")] or ["NONE"])[0]
 
+# The signal's reference spectrum (the dashboard's mirror plot) is the library spectrum that
+# `npswatch advise` compared the consensus with (advisory.json, computed by the CLI).
+st, one_sig = hub.json("GET", "/api/v1/signals/%d" % S, "Curator")
+audited[actor("Curator")] = audited.get(actor("Curator"), 0) + 1
+advref = json.load(open(os.path.join(advdir, "advisory.json")))["library_comparison"]["reference"] \
+    if r.returncode == 0 else {}
+ref = (one_sig or {}).get("reference") or {}
+F.eq((ref.get("library_index"), ref.get("name")), (advref.get("library_index"), advref.get("name")),
+     "signal reference spectrum = the advisory's reference")
+F.check(len(ref.get("peaks", [])) > 0 and all(len(x) == 2 and 0 < x[1] <= 999 for x in ref.get("peaks", [])),
+        "signal reference spectrum has [m/z, intensity] peaks")
+
 # ---- the matrix -----------------------------------------------------------------------------
 WHO = [None, "bad", "Lab A", "Lab B", "Curator", "Admin"]
 body_one = ("text/plain", one)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -257,6 +258,64 @@ static int min_labs_arg(req *r, uint32_t *out)
     return 0;
 }
 
+/* The library spectrum a signal's mirror plot compares its consensus with (the dashboard draws
+ * it), chosen as `npswatch advise` chooses its reference: the signal's most frequent analogue
+ * (details.nearest_analogues[0]) at the library index its members' results gave, when they were
+ * analysed with the service's library; else the first spectrum of that name. Adds "reference":
+ * {library_index (1-based, as in advisory.json), name, accession, class, peaks: [[m/z,
+ * intensity], ...]}, or null when the signal has
+ * no analogue or the library lacks it. 0, or -1 when out of memory. */
+static int add_reference(npsw_ledger *l, int64_t id, cJSON *sig)
+{
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(sig, "details");
+    const cJSON *na = d ? cJSON_GetObjectItemCaseSensitive(d, "nearest_analogues") : NULL;
+    const cJSON *first = cJSON_IsArray(na) ? cJSON_GetArrayItem(na, 0) : NULL;
+    const cJSON *nm = first ? cJSON_GetObjectItemCaseSensitive(first, "name") : NULL;
+    uint64_t n = npsw_lib_size(g_serve.lib), i = n;
+    if (cJSON_IsString(nm) && nm->valuestring[0]) {
+        npsw_ledger_signal ls;
+        npsw_ledger_signal_library li;
+        npsw_signal_opts so = npsw_signal_opts_default();
+        npsw_err e;
+        memset(&ls, 0, sizeof ls);
+        memset(&li, 0, sizeof li);
+        npsw_err_clear(&e);
+        if (npsw_ledger_signal_get(l, id, &so, &ls, &li, &e) == 0) {
+            if (li.sha256[0] && !strcmp(li.sha256, npsw_lib_get_info(g_serve.lib)->content_sha256) &&
+                li.analogue_index > 0 && (uint64_t)li.analogue_index <= n &&
+                !strcmp(npsw_lib_meta(g_serve.lib, (uint64_t)li.analogue_index - 1, NPSW_META_NAME),
+                        nm->valuestring))
+                i = (uint64_t)li.analogue_index - 1;
+            npsw_signal_free(&ls.sig);
+        }
+        free(li.file_path);
+        for (uint64_t k = 0; i == n && k < n; k++)
+            if (!strcasecmp(npsw_lib_meta(g_serve.lib, k, NPSW_META_NAME), nm->valuestring)) i = k;
+    }
+    if (i == n) return cJSON_AddNullToObject(sig, "reference") ? 0 : -1;
+    cJSON *ref = cJSON_AddObjectToObject(sig, "reference"), *pk;
+    if (!ref || !cJSON_AddNumberToObject(ref, "library_index", (double)i + 1) ||
+        !cJSON_AddStringToObject(ref, "name", npsw_lib_meta(g_serve.lib, i, NPSW_META_NAME)) ||
+        !cJSON_AddStringToObject(ref, "accession", npsw_lib_meta(g_serve.lib, i, NPSW_META_ACCESSION)) ||
+        !cJSON_AddStringToObject(ref, "class", npsw_lib_meta(g_serve.lib, i, NPSW_META_CLASS)) ||
+        !(pk = cJSON_AddArrayToObject(ref, "peaks")))
+        return -1;
+    npsw_peaks v = npsw_lib_peaks(g_serve.lib, i);
+    for (uint32_t k = 0; k < v.n; k++) {
+        cJSON *pair = cJSON_CreateArray();
+        if (!pair) return -1;
+        cJSON_AddItemToArray(pk, pair);
+        cJSON *a = cJSON_CreateNumber(v.mz[k]), *b = a ? cJSON_CreateNumber(v.in[k]) : NULL;
+        if (!a || !b) {
+            cJSON_Delete(a);
+            return -1;
+        }
+        cJSON_AddItemToArray(pair, a);
+        cJSON_AddItemToArray(pair, b);
+    }
+    return 0;
+}
+
 static enum MHD_Result h_signals(req *r, char **p, int np)
 {
     int64_t id = 0;
@@ -281,6 +340,10 @@ static enum MHD_Result h_signals(req *r, char **p, int np)
         cJSON *one = a ? cJSON_DetachItemFromArray(a, 0) : NULL;
         cJSON_Delete(a);
         cJSON_Delete(o);
+        if (one && add_reference(l, id, one) < 0) {
+            cJSON_Delete(one);
+            return serve_error(r, 500, "out_of_memory", "out of memory");
+        }
         return serve_json(r, 200, one);
     }
     return serve_json(r, 200, o);
