@@ -766,11 +766,7 @@ static void *map_or_read(reader *r, const char *name, const npsw_mf_array *a, co
              H5Sget_simple_extent_dims(sp, dims, NULL) == 1 && dims[0] == a->count;
     haddr_t off = HADDR_UNDEF;
     if (ok && map && a->count && ft >= 0 && dcpl >= 0 && H5Pget_layout(dcpl) == H5D_CONTIGUOUS &&
-        H5Tequal(ft, a->type == NPSW_MF_U8    ? H5T_NATIVE_UINT8
-                     : a->type == NPSW_MF_U32 ? H5T_NATIVE_UINT32
-                     : a->type == NPSW_MF_U64 ? H5T_NATIVE_UINT64
-                     : a->type == NPSW_MF_F32 ? H5T_NATIVE_FLOAT
-                                              : H5T_NATIVE_DOUBLE) > 0)
+        H5Tequal(ft, mf_h5type(a->type)) > 0)
         off = H5Dget_offset(ds);
     if (sp >= 0) H5Sclose(sp);
     if (ft >= 0) H5Tclose(ft);
@@ -784,12 +780,7 @@ static void *map_or_read(reader *r, const char *name, const npsw_mf_array *a, co
         a->count * a->elsize <= map_len - off)
         return (void *)(map + off);
     *owned = 1;
-    hid_t mt = a->type == NPSW_MF_U8    ? H5T_NATIVE_UINT8
-               : a->type == NPSW_MF_U32 ? H5T_NATIVE_UINT32
-               : a->type == NPSW_MF_U64 ? H5T_NATIVE_UINT64
-               : a->type == NPSW_MF_F32 ? H5T_NATIVE_FLOAT
-                                        : H5T_NATIVE_DOUBLE;
-    return read_dataset(r, name, mt, a->elsize, a->count);
+    return read_dataset(r, name, mf_h5type(a->type), a->elsize, a->count);
 }
 
 /* /index/mf (format 1.3). A file without it (older minor versions), or with a layout this
