@@ -34,6 +34,17 @@ int cmd_plot(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
+/* Text a FILE* writer produces into memory (open_memstream). cli_mb_open returns the stream or
+ * NULL; cli_mb_take closes it and hands over the text (NULL on failure), without its final
+ * newline when chomp is set. */
+typedef struct cli_membuf {
+    char *p;
+    size_t n;
+    FILE *f;
+} cli_membuf;
+FILE *cli_mb_open(cli_membuf *m);
+char *cli_mb_take(cli_membuf *m, int chomp);
+
 /* "npswatch: " + message on stderr. */
 void cli_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print an npsw_err on stderr ("npswatch: FILE:LINE: message"). */

@@ -440,43 +440,13 @@ static int slurp(const char *path, unsigned char **buf, size_t *len)
     return 0;
 }
 
-/* Text a FILE* writer produced (open_memstream). */
-typedef struct membuf {
-    char *p;
-    size_t n;
-    FILE *f;
-} membuf;
-
-static FILE *mb_open(membuf *m)
-{
-    m->p = NULL;
-    m->n = 0;
-    m->f = open_memstream(&m->p, &m->n);
-    return m->f;
-}
-
-static char *mb_take(membuf *m)
-{
-    if (!m->f) return NULL;
-    int bad = fclose(m->f) != 0;
-    m->f = NULL;
-    if (bad) {
-        free(m->p);
-        m->p = NULL;
-        return NULL;
-    }
-    char *p = m->p;
-    m->p = NULL;
-    return p;
-}
-
 /* The results of every stored file, printed at the end: the run record lists the stored files
  * and query_index runs over all of them, as `npswatch analogues` over the same files would. */
 typedef struct stored_out {
     npsw_lib_input *files;
     size_t *first;
     size_t n_files, n_queries;
-    membuf rows;
+    cli_membuf rows;
 } stored_out;
 
 typedef struct submit_ctx {
@@ -487,7 +457,7 @@ typedef struct submit_ctx {
     int token_verified;
     stored_out out;
     /* the file being submitted: its printed rows */
-    membuf orow;
+    cli_membuf orow;
     npsw_lib_input printed_file;
     size_t pfirst[2];
     cli_inputs print_in;
@@ -535,7 +505,7 @@ static int submit_file(submit_ctx *cx, const char *path)
     size_t len = 0;
     if (slurp(path, &bytes, &len) < 0) return EXIT_INPUT;
     char *out_rows = NULL;
-    if (!mb_open(&cx->orow)) {
+    if (!cli_mb_open(&cx->orow)) {
         cli_msg("%s: out of memory; nothing stored", path);
         free(bytes);
         return EXIT_INTERNAL;
@@ -543,7 +513,7 @@ static int submit_file(submit_ctx *cx, const char *path)
     sub_file f = {path, base_name(path), bytes, len, cx->lab.id, cx->token_verified};
     sub_outcome so;
     int rc = sub_run(&cx->en, cx->ledger, &f, print_row, cx, &so);
-    out_rows = mb_take(&cx->orow);
+    out_rows = cli_mb_take(&cx->orow, 0);
     if (rc != EXIT_OK) goto done;
     /* COMMIT has returned: acknowledge */
     cli_msg("%s: submission %" PRId64 " stored (lab %" PRId64 ", %zu spectra, sha256 %s)", path,
@@ -667,7 +637,7 @@ int cmd_submit(int argc, char **argv)
     char extra[256];
     analysis_params_text(&cx.en.ao, extra, sizeof extra);
     cx.en.extra = extra;
-    if (!mb_open(&cx.out.rows) || !(cx.out.first = calloc(1, sizeof *cx.out.first))) {
+    if (!cli_mb_open(&cx.out.rows) || !(cx.out.first = calloc(1, sizeof *cx.out.first))) {
         cli_msg("out of memory");
         rc = EXIT_INTERNAL;
         goto done;
@@ -682,7 +652,7 @@ int cmd_submit(int argc, char **argv)
             break;
         }
     }
-    char *rows = mb_take(&cx.out.rows);
+    char *rows = cli_mb_take(&cx.out.rows, 0);
     if (cx.out.n_files && rows) {
         /* the stored files' results, as `npswatch analogues` prints them */
         char **paths = calloc(cx.out.n_files, sizeof *paths);
@@ -704,7 +674,7 @@ int cmd_submit(int argc, char **argv)
     }
     free(rows);
 done:
-    if (cx.out.rows.f) free(mb_take(&cx.out.rows));
+    if (cx.out.rows.f) free(cli_mb_take(&cx.out.rows, 0));
     free(cx.out.files);
     free(cx.out.first);
     npsw_lib_free(lib);

@@ -316,3 +316,27 @@ int cli_read_queries(const char *cmd, const npsw_lib *lib, char **paths, int n,
     }
     return EXIT_OK;
 }
+
+FILE *cli_mb_open(cli_membuf *m)
+{
+    m->p = NULL;
+    m->n = 0;
+    m->f = open_memstream(&m->p, &m->n);
+    return m->f;
+}
+
+char *cli_mb_take(cli_membuf *m, int chomp)
+{
+    if (!m->f) return NULL;
+    int bad = fclose(m->f) != 0;
+    m->f = NULL;
+    if (bad) {
+        free(m->p);
+        m->p = NULL;
+        return NULL;
+    }
+    if (chomp && m->n && m->p[m->n - 1] == '\n') m->p[--m->n] = '\0';
+    char *p = m->p;
+    m->p = NULL;
+    return p;
+}

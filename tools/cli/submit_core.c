@@ -59,37 +59,6 @@ static void on_warning(void *user, const npsw_err *w)
     }
 }
 
-/* Text a FILE* writer produced (open_memstream), without its final newline. */
-typedef struct membuf {
-    char *p;
-    size_t n;
-    FILE *f;
-} membuf;
-
-static FILE *mb_open(membuf *m)
-{
-    m->p = NULL;
-    m->n = 0;
-    m->f = open_memstream(&m->p, &m->n);
-    return m->f;
-}
-
-static char *mb_take(membuf *m, int chomp)
-{
-    if (!m->f) return NULL;
-    int bad = fclose(m->f) != 0;
-    m->f = NULL;
-    if (bad) {
-        free(m->p);
-        m->p = NULL;
-        return NULL;
-    }
-    if (chomp && m->n && m->p[m->n - 1] == '\n') m->p[--m->n] = '\0';
-    char *p = m->p;
-    m->p = NULL;
-    return p;
-}
-
 /* What is kept of one spectrum's analysis until its file is stored. */
 typedef struct kept_row {
     npsw_ledger_result r;
@@ -144,11 +113,11 @@ static int keep_row(kept_row *k, const run_record *rr_file, const npsw_spectrum 
     k->diag = dupstr(buf);
     k->cls = dupstr(a->predicted_class);
     r->class_confidence = a->class_confidence;
-    membuf m;
-    if (!mb_open(&m)) return -1;
+    cli_membuf m;
+    if (!cli_mb_open(&m)) return -1;
     /* the stored JSON: query_index is the position in the submitted file */
     analysis_json_row(m.f, rr_file, (size_t)(q - rr_file->queries->spectra.v), q, a);
-    k->analysis_json = mb_take(&m, 1);
+    k->analysis_json = cli_mb_take(&m, 1);
     if (!k->diag || !k->cls || !k->analysis_json) return -1;
     r->best_name = k->best_name;
     r->best_inchikey = k->best_inchikey;
@@ -312,10 +281,10 @@ int sub_run(const sub_engine *en, npsw_ledger *l, const sub_file *f, sub_row_fn 
     run_record rr_file = {en->lib_path, en->lib,  &en->ao.search, "",
                           qp,           &file_in, en->extra,      analysis_tsv_header};
     npsw_utc_now(rr_file.utc);
-    membuf m;
-    if (!mb_open(&m)) goto nomem;
+    cli_membuf m;
+    if (!cli_mb_open(&m)) goto nomem;
     out_begin(m.f, OUT_JSON, &rr_file);
-    if (!(run_json = mb_take(&m, 1))) goto nomem;
+    if (!(run_json = cli_mb_take(&m, 1))) goto nomem;
     /* analyse in chunks */
     cli_progress pr;
     char label[300];
