@@ -125,6 +125,12 @@ class Hub:
             rc = None
         self.proc = None
         self.log.close()
+        if sig == signal.SIGTERM and rc != 0:
+            # the service's own last words, for whoever reads the failure
+            with open(self.log.name, errors="replace") as f:
+                tail = f.readlines()[-25:]
+            print("service exited with %s after SIGTERM; last lines of %s:\n%s" %
+                  (rc, self.log.name, "".join(tail)))
         return rc
 
     def kill(self):
