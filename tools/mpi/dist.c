@@ -1,0 +1,234 @@
+/* dist.c - shards, queries, agreement and the gather-merge of npswatch-mpi (dist.h). */
+#include "dist.h"
+
+#include <fcntl.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "npsw/libfile.h"
+
+void dist_quiet_begin(dist *d)
+{
+    d->quiet_fd = -1;
+    if (d->rank == 0) return;
+    fflush(stderr);
+    int null = open("/dev/null", O_WRONLY);
+    int saved = dup(STDERR_FILENO);
+    if (null >= 0 && saved >= 0 && dup2(null, STDERR_FILENO) >= 0) {
+        d->quiet_fd = saved;
+    } else if (saved >= 0) {
+        close(saved);
+    }
+    if (null >= 0) close(null);
+}
+
+void dist_quiet_end(dist *d)
+{
+    if (d->quiet_fd < 0) return;
+    fflush(stderr);
+    dup2(d->quiet_fd, STDERR_FILENO);
+    close(d->quiet_fd);
+    d->quiet_fd = -1;
+}
+
+int dist_agree(const dist *d, int rc, const char *what)
+{
+    int *all = d->rank == 0 ? calloc((size_t)d->size, sizeof *all) : NULL;
+    MPI_Gather(&rc, 1, MPI_INT, all, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    int worst = rc;
+    if (d->rank == 0) {
+        if (!all) { /* cannot tell which ranks failed; the reduction below still agrees */
+            cli_msg("out of memory");
+            worst = EXIT_INTERNAL;
+        }
+        for (int r = 1; all && r < d->size; r++)
+            if (all[r] && !all[0]) cli_msg("rank %d of %d failed %s", r, d->size, what);
+        for (int r = 0; all && r < d->size; r++)
+            if (all[r] > worst) worst = all[r];
+        free(all);
+    }
+    MPI_Bcast(&worst, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    return worst;
+}
+
+int dist_open_shard(const dist *d, const char *path, npsw_lib **shard)
+{
+    npsw_err e;
+    npsw_err_clear(&e);
+    *shard = npsw_lib_open_shard(path, (uint32_t)d->rank, (uint32_t)d->size, &e);
+    int rc = EXIT_OK;
+    if (!*shard) {
+        cli_err(&e);
+        rc = cli_exit_code(e.code);
+    }
+    if ((rc = dist_agree(d, rc, "to open its shard of the library")) != EXIT_OK) return rc;
+    /* the same library everywhere: rank 0's SHA-256 and size */
+    char sha[65];
+    uint64_t n = npsw_lib_whole_size(*shard);
+    const npsw_lib_info *li = npsw_lib_get_info(*shard);
+    memcpy(sha, li->content_sha256, sizeof sha);
+    MPI_Bcast(sha, sizeof sha, MPI_CHAR, 0, MPI_COMM_WORLD);
+    MPI_Bcast(&n, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+    if (strcmp(sha, li->content_sha256) != 0 || n != npsw_lib_whole_size(*shard)) {
+        cli_msg("%s is not the library rank 0 opened (SHA-256 %s, %llu spectra; rank 0: %s, %llu "
+                "spectra): every rank must read the same file",
+                path, li->content_sha256, (unsigned long long)npsw_lib_whole_size(*shard), sha,
+                (unsigned long long)n);
+        rc = EXIT_INPUT;
+    }
+    return dist_agree(d, rc, "to open the same library as rank 0");
+}
+
+int dist_read_queries(dist *d, const char *cmd, const npsw_lib *shard, char **paths, int n,
+                      const npsw_read_opts *ro, int strict, cli_inputs *in)
+{
+    dist_quiet_begin(d);
+    int rc = cli_read_queries(cmd, shard, paths, n, ro, strict, in);
+    dist_quiet_end(d);
+    if ((rc = dist_agree(d, rc, "to read the query files (every rank reads them: they must be "
+                                "readable at the same path on every node)")) != EXIT_OK)
+        return rc;
+    /* the same spectra everywhere: rank 0's count and file checksums */
+    uint64_t nq = in->spectra.n;
+    size_t bytes = (size_t)n * 64 + 1;
+    char *sha = calloc(bytes, 1), *mine = calloc(bytes, 1);
+    if (!sha || !mine) {
+        cli_msg("out of memory");
+        rc = EXIT_INTERNAL;
+    } else {
+        for (size_t i = 0; i < in->n_files; i++) memcpy(mine + 64 * i, in->files[i].sha256, 64);
+        memcpy(sha, mine, bytes);
+    }
+    if ((rc = dist_agree(d, rc, "to compare the query files")) == EXIT_OK) {
+        MPI_Bcast(sha, (int)bytes, MPI_CHAR, 0, MPI_COMM_WORLD);
+        MPI_Bcast(&nq, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+        if (nq != in->spectra.n || memcmp(sha, mine, bytes) != 0) {
+            cli_msg("rank %d read other query files than rank 0 (%llu spectra, rank 0: %llu): "
+                    "every rank must read the same files",
+                    d->rank, (unsigned long long)in->spectra.n, (unsigned long long)nq);
+            rc = EXIT_INPUT;
+        }
+        rc = dist_agree(d, rc, "to read the same query files as rank 0");
+    }
+    free(sha);
+    free(mine);
+    return rc;
+}
+
+size_t dist_batch(const dist *d, uint32_t k, size_t size)
+{
+    const double budget = 256.0 * 1024 * 1024;
+    double b = budget / ((double)d->size * (k ? k : 1) * (double)size);
+    return b < 1 ? 1 : b > 4096 ? 4096 : (size_t)b;
+}
+
+int dist_gather_merge(const dist *d, const void *local, const uint32_t *nloc, size_t nq,
+                      uint32_t k, size_t size, int (*before)(const void *, const void *),
+                      void *out, uint32_t *nout)
+{
+    const int P = d->size;
+    int rc = 0;
+    /* this rank's lists, packed one after another */
+    size_t nitems = 0;
+    for (size_t q = 0; q < nq; q++) nitems += nloc[q];
+    char *send = malloc(nitems ? nitems * size : 1);
+    uint32_t *counts = NULL; /* rank 0: counts[r * nq + q] */
+    int *bytes = NULL, *displ = NULL;
+    char *recv = NULL;
+    size_t *pos = NULL, *start = NULL;
+    int ok = send != NULL;
+    if (d->rank == 0) {
+        counts = malloc((size_t)P * nq * sizeof *counts);
+        bytes = malloc((size_t)P * sizeof *bytes);
+        displ = malloc((size_t)P * sizeof *displ);
+        pos = malloc((size_t)P * sizeof *pos);
+        start = malloc((size_t)P * sizeof *start);
+        ok &= counts && bytes && displ && pos && start;
+    }
+    /* an out-of-memory rank still takes part (sending nothing), so no rank waits forever */
+    int any_bad = !ok, bad_somewhere = 0;
+    MPI_Allreduce(&any_bad, &bad_somewhere, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (bad_somewhere) {
+        rc = NPSW_ENOMEM;
+        goto done;
+    }
+    for (size_t q = 0, at = 0; q < nq; q++) {
+        memcpy(send + at * size, (const char *)local + q * k * size, nloc[q] * size);
+        at += nloc[q];
+    }
+    MPI_Gather(nloc, (int)nq, MPI_UINT32_T, counts, (int)nq, MPI_UINT32_T, 0, MPI_COMM_WORLD);
+    int mybytes = (int)(nitems * size);
+    MPI_Gather(&mybytes, 1, MPI_INT, bytes, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    size_t total = 0;
+    if (d->rank == 0) {
+        for (int r = 0; r < P; r++) {
+            displ[r] = (int)total;
+            total += (size_t)bytes[r];
+        }
+        recv = malloc(total ? total : 1);
+    }
+    int have = d->rank != 0 || recv != NULL, all_have = 0;
+    MPI_Allreduce(&have, &all_have, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (!all_have) {
+        rc = NPSW_ENOMEM;
+        goto done;
+    }
+    MPI_Gatherv(send, mybytes, MPI_BYTE, recv, bytes, displ, MPI_BYTE, 0, MPI_COMM_WORLD);
+    if (d->rank != 0) goto done;
+    /* k-way merge per query: rank r's list of query q starts where its lists of the queries
+     * before q end */
+    for (int r = 0; r < P; r++) start[r] = (size_t)displ[r];
+    for (size_t q = 0; q < nq; q++) {
+        char *o = (char *)out + q * k * size;
+        uint32_t m = 0;
+        for (int r = 0; r < P; r++) pos[r] = 0;
+        while (m < k) {
+            int best = -1;
+            const char *bx = NULL;
+            for (int r = 0; r < P; r++) {
+                if (pos[r] >= counts[(size_t)r * nq + q]) continue;
+                const char *x = recv + start[r] + pos[r] * size;
+                if (best < 0 || before(x, bx)) best = r, bx = x;
+            }
+            if (best < 0) break;
+            memcpy(o + (size_t)m++ * size, bx, size);
+            pos[best]++;
+        }
+        nout[q] = m;
+        for (int r = 0; r < P; r++) start[r] += counts[(size_t)r * nq + q] * size;
+    }
+done:
+    free(send);
+    free(counts);
+    free(bytes);
+    free(displ);
+    free(recv);
+    free(pos);
+    free(start);
+    return rc;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+size_t dist_unique(uint64_t *idx, size_t n)
+{
+    qsort(idx, n, sizeof *idx, cmp_u64);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!m || idx[m - 1] != idx[i]) idx[m++] = idx[i];
+    return m;
+}
+
+void dist_progress_cb(void *user, uint64_t done, uint64_t total)
+{
+    (void)total;
+    dist_progress *p = user;
+    cli_progress_cb(p->bar, p->base + done, p->total);
+}

@@ -1,0 +1,63 @@
+/* dist.h - what npswatch-mpi's commands share (docs/mpi.md): every rank opens its shard of the
+ * library (a contiguous range of spectra of the one library file) and reads the queries; the
+ * per-query top lists of the ranks are gathered on rank 0 and merged there with the library's
+ * own rankings; rank 0 then reads the listed spectra from the file and writes the output with
+ * the same code as npswatch.
+ *
+ * Every rank runs every collective step; a step's outcome is agreed by dist_agree so that all
+ * ranks stop together, with one message, when any rank fails. */
+#ifndef NPSW_MPI_DIST_H
+#define NPSW_MPI_DIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cli.h"
+
+typedef struct dist {
+    int rank, size;
+    int quiet_fd; /* saved stderr while messages are silenced (-1: not silenced) */
+} dist;
+
+/* Messages that every rank would print alike (usage errors, query warnings) are printed by
+ * rank 0 only: the other ranks' stderr goes to /dev/null between these calls. */
+void dist_quiet_begin(dist *d);
+void dist_quiet_end(dist *d);
+
+/* Agree on a step: each rank gives its exit code (0 = ok). Returns the largest code on every
+ * rank. When a rank other than 0 failed and rank 0 did not, rank 0 says which ranks failed at
+ * `what` (their own messages, if any, precede it). */
+int dist_agree(const dist *d, int rc, const char *what);
+
+/* Open this rank's shard of the library and check that all ranks opened the same library (same
+ * content SHA-256 and size). Returns 0 or an exit code (agreed). */
+int dist_open_shard(const dist *d, const char *path, npsw_lib **shard);
+
+/* Read the query files on every rank (rank 0 prints the messages) and check that every rank
+ * read the same spectra from files with the same SHA-256. Returns 0 or an exit code (agreed). */
+int dist_read_queries(dist *d, const char *cmd, const npsw_lib *shard, char **paths, int n,
+                      const npsw_read_opts *ro, int strict, cli_inputs *in);
+
+/* Queries per batch: each batch's lists are gathered in one step, so that rank 0 receives at
+ * most about 256 MB per step (items of `size` bytes, k per query per rank); 1..4096. */
+size_t dist_batch(const dist *d, uint32_t k, size_t size);
+
+/* Gather nq per-query lists from every rank onto rank 0 and merge them there. This rank's list
+ * of query q is local[q * k ...], nloc[q] items of `size` bytes in `before` order, with whole-
+ * library indices. On rank 0, out[q * k ...] and nout[q] receive the first k items of the
+ * union of the ranks' lists in `before` order. Returns 0 or NPSW_ENOMEM (not agreed). */
+int dist_gather_merge(const dist *d, const void *local, const uint32_t *nloc, size_t nq,
+                      uint32_t k, size_t size, int (*before)(const void *, const void *),
+                      void *out, uint32_t *nout);
+
+/* Sort and deduplicate n whole-library indices in place; returns how many are left. */
+size_t dist_unique(uint64_t *idx, size_t n);
+
+/* Progress of rank 0 over all batches: the bar shows base + done of total queries. */
+typedef struct dist_progress {
+    cli_progress *bar;
+    uint64_t base, total;
+} dist_progress;
+void dist_progress_cb(void *user, uint64_t done, uint64_t total);
+
+#endif
