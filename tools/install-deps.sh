@@ -5,7 +5,8 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config git python3
       libhdf5-dev libfftw3-dev libpng-dev libssl-dev libcjson-dev zlib1g-dev libxml2-dev
       libsqlite3-dev libfreetype-dev fonts-dejavu-core
-      libcmocka-dev clang libclang-rt-14-dev libomp-dev)
+      libcmocka-dev clang libclang-rt-14-dev libomp-dev
+      libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

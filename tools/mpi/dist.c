@@ -34,24 +34,60 @@ void dist_quiet_end(dist *d)
     d->quiet_fd = -1;
 }
 
-int dist_agree(const dist *d, int rc, const char *what)
+#define DIST_MSG 600 /* bytes of a message gathered by dist_agree_msg */
+
+int dist_agree_msg(const dist *d, int rc, const char *msg, const char *what)
 {
-    int *all = d->rank == 0 ? calloc((size_t)d->size, sizeof *all) : NULL;
+    const int P = d->size;
+    char mine[DIST_MSG];
+    snprintf(mine, sizeof mine, "%s", msg && rc ? msg : "");
+    int *all = d->rank == 0 ? calloc((size_t)P, sizeof *all) : NULL;
+    char *msgs = d->rank == 0 ? calloc((size_t)P, DIST_MSG) : NULL;
+    int *shared = d->rank == 0 ? calloc((size_t)P, sizeof *shared) : NULL;
     MPI_Gather(&rc, 1, MPI_INT, all, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    MPI_Gather(mine, DIST_MSG, MPI_CHAR, msgs, DIST_MSG, MPI_CHAR, 0, MPI_COMM_WORLD);
     int worst = rc;
     if (d->rank == 0) {
-        if (!all) { /* cannot tell which ranks failed; the reduction below still agrees */
+        if (!all || !msgs || !shared) { /* cannot tell who failed how; still agree below */
             cli_msg("out of memory");
             worst = EXIT_INTERNAL;
         }
-        for (int r = 1; all && r < d->size; r++)
-            if (all[r] && !all[0]) cli_msg("rank %d of %d failed %s", r, d->size, what);
-        for (int r = 0; all && r < d->size; r++)
+        for (int r = 0; all && msgs && shared && r < P; r++) {
             if (all[r] > worst) worst = all[r];
-        free(all);
+            if (!all[r]) continue;
+            const char *m = msgs + (size_t)r * DIST_MSG;
+            if (!m[0]) { /* the rank printed its own message, if any */
+                if (r && !all[0]) cli_msg("rank %d of %d failed %s", r, P, what);
+                continue;
+            }
+            int seen = 0, n = 0;
+            for (int j = 0; j < r; j++) seen |= all[j] && !strcmp(m, msgs + (size_t)j * DIST_MSG);
+            if (seen) continue;
+            for (int j = r; j < P; j++) n += shared[j] = all[j] && !strcmp(m, msgs + (size_t)j * DIST_MSG);
+            if (n == P) { /* every rank failed alike: one message, as npswatch prints it */
+                cli_msg("%s", m);
+                continue;
+            }
+            char ranks[256];
+            size_t at = 0;
+            for (int j = r; j < P && at < sizeof ranks - 16; j++)
+                if (shared[j]) at += (size_t)snprintf(ranks + at, sizeof ranks - at, "%s%d", at ? "," : "", j);
+            cli_msg("rank%s %s of %d: %s", n > 1 ? "s" : "", ranks, P, m);
+        }
     }
+    free(all);
+    free(msgs);
+    free(shared);
     MPI_Bcast(&worst, 1, MPI_INT, 0, MPI_COMM_WORLD);
     return worst;
+}
+
+int dist_agree(const dist *d, int rc, const char *what) { return dist_agree_msg(d, rc, NULL, what); }
+
+int dist_agree_err(const dist *d, int rc, const npsw_err *e, const char *what)
+{
+    char buf[NPSW_ERR_MSG_MAX + NPSW_ERR_WHERE_MAX + 64];
+    return dist_agree_msg(d, rc, rc && e ? npsw_err_format(e, buf, sizeof buf) : NULL, what);
 }
 
 int dist_open_shard(const dist *d, const char *path, npsw_lib **shard)
@@ -59,12 +95,8 @@ int dist_open_shard(const dist *d, const char *path, npsw_lib **shard)
     npsw_err e;
     npsw_err_clear(&e);
     *shard = npsw_lib_open_shard(path, (uint32_t)d->rank, (uint32_t)d->size, &e);
-    int rc = EXIT_OK;
-    if (!*shard) {
-        cli_err(&e);
-        rc = cli_exit_code(e.code);
-    }
-    if ((rc = dist_agree(d, rc, "to open its shard of the library")) != EXIT_OK) return rc;
+    int rc = *shard ? EXIT_OK : cli_exit_code(e.code);
+    if ((rc = dist_agree_err(d, rc, &e, "to open its shard of the library")) != EXIT_OK) return rc;
     /* the same library everywhere: rank 0's SHA-256 and size */
     char sha[65];
     uint64_t n = npsw_lib_whole_size(*shard);
@@ -72,14 +104,16 @@ int dist_open_shard(const dist *d, const char *path, npsw_lib **shard)
     memcpy(sha, li->content_sha256, sizeof sha);
     MPI_Bcast(sha, sizeof sha, MPI_CHAR, 0, MPI_COMM_WORLD);
     MPI_Bcast(&n, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+    char msg[DIST_MSG] = "";
     if (strcmp(sha, li->content_sha256) != 0 || n != npsw_lib_whole_size(*shard)) {
-        cli_msg("%s is not the library rank 0 opened (SHA-256 %s, %llu spectra; rank 0: %s, %llu "
-                "spectra): every rank must read the same file",
-                path, li->content_sha256, (unsigned long long)npsw_lib_whole_size(*shard), sha,
-                (unsigned long long)n);
+        snprintf(msg, sizeof msg,
+                 "%s is not the library rank 0 opened (SHA-256 %.16s..., %llu spectra; rank 0: "
+                 "%.16s..., %llu spectra): every rank must read the same file",
+                 path, li->content_sha256, (unsigned long long)npsw_lib_whole_size(*shard), sha,
+                 (unsigned long long)n);
         rc = EXIT_INPUT;
     }
-    return dist_agree(d, rc, "to open the same library as rank 0");
+    return dist_agree_msg(d, rc, msg, "to open the same library as rank 0");
 }
 
 int dist_read_queries(dist *d, const char *cmd, const npsw_lib *shard, char **paths, int n,
@@ -105,13 +139,15 @@ int dist_read_queries(dist *d, const char *cmd, const npsw_lib *shard, char **pa
     if ((rc = dist_agree(d, rc, "to compare the query files")) == EXIT_OK) {
         MPI_Bcast(sha, (int)bytes, MPI_CHAR, 0, MPI_COMM_WORLD);
         MPI_Bcast(&nq, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+        char msg[DIST_MSG] = "";
         if (nq != in->spectra.n || memcmp(sha, mine, bytes) != 0) {
-            cli_msg("rank %d read other query files than rank 0 (%llu spectra, rank 0: %llu): "
-                    "every rank must read the same files",
-                    d->rank, (unsigned long long)in->spectra.n, (unsigned long long)nq);
+            snprintf(msg, sizeof msg,
+                     "other query files than rank 0's (%llu spectra, rank 0: %llu; or other "
+                     "SHA-256): every rank must read the same files",
+                     (unsigned long long)in->spectra.n, (unsigned long long)nq);
             rc = EXIT_INPUT;
         }
-        rc = dist_agree(d, rc, "to read the same query files as rank 0");
+        rc = dist_agree_msg(d, rc, msg, "to read the same query files as rank 0");
     }
     free(sha);
     free(mine);

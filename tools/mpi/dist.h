@@ -24,10 +24,14 @@ typedef struct dist {
 void dist_quiet_begin(dist *d);
 void dist_quiet_end(dist *d);
 
-/* Agree on a step: each rank gives its exit code (0 = ok). Returns the largest code on every
- * rank. When a rank other than 0 failed and rank 0 did not, rank 0 says which ranks failed at
- * `what` (their own messages, if any, precede it). */
-int dist_agree(const dist *d, int rc, const char *what);
+/* Agree on a step: each rank gives its exit code (0 = ok) and, when it failed, the message
+ * (NULL: it printed its own). Returns the largest code on every rank. Rank 0 prints each
+ * distinct message once: as is when every rank failed alike (as npswatch would print it), else
+ * naming the ranks ("rank 2 of 4: ..."); for a failed rank without a message, "rank r of P
+ * failed WHAT" (unless rank 0 failed too). */
+int dist_agree_msg(const dist *d, int rc, const char *msg, const char *what);
+int dist_agree(const dist *d, int rc, const char *what); /* no message */
+int dist_agree_err(const dist *d, int rc, const npsw_err *e, const char *what);
 
 /* Open this rank's shard of the library and check that all ranks opened the same library (same
  * content SHA-256 and size). Returns 0 or an exit code (agreed). */

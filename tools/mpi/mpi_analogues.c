@@ -152,17 +152,17 @@ int mpi_analogues(dist *d, int argc, char **argv)
         nsc = ao.threads > 0 ? ao.threads : omp_get_max_threads();
         if (!(an = npsw_analyser_new_part(shard, whole_max, 0, &e)) ||
             !(ix = npsw_analogue_index_new(shard, &ao0, ao.threads, &e))) {
-            cli_err(&e);
             rc = cli_exit_code(e.code);
         } else if (!(sc = calloc((size_t)nsc, sizeof *sc))) {
-            rc = EXIT_INTERNAL;
+            rc = npsw_err_set(&e, NPSW_ENOMEM, NULL, 0, "out of memory for the analysis buffers");
         } else {
             for (int i = 0; i < nsc && rc == EXIT_OK; i++)
-                if (!(sc[i] = npsw_analyse_scratch_new(an))) rc = EXIT_INTERNAL;
+                if (!(sc[i] = npsw_analyse_scratch_new(an)))
+                    rc = npsw_err_set(&e, NPSW_ENOMEM, NULL, 0, "out of memory for the analysis buffers");
         }
-        if (rc == EXIT_INTERNAL) cli_msg("out of memory for the analysis of the shard");
+        if (rc < 0) rc = cli_exit_code(rc);
     }
-    if ((rc = dist_agree(d, rc, "to prepare its shard")) != EXIT_OK) goto done;
+    if ((rc = dist_agree_err(d, rc, &e, "to prepare its shard")) != EXIT_OK) goto done;
     const size_t batch = dist_batch(d, k, sizeof(npsw_hit));
     lh = malloc(batch * k * sizeof *lh);
     lc = malloc(batch * k * sizeof *lc);
@@ -193,8 +193,8 @@ int mpi_analogues(dist *d, int argc, char **argv)
         dp.base = q0;
         int src = shard_stages(shard, an, sc, ix, in.spectra.v + q0, nb, &ao, lh, lnh, lc, lnc,
                                lt, lnt, &e);
-        if (src < 0) cli_err(&e);
-        if ((rc = dist_agree(d, src < 0 ? cli_exit_code(src) : EXIT_OK, "to analyse its shard")))
+        if ((rc = dist_agree_err(d, src < 0 ? cli_exit_code(src) : EXIT_OK, &e,
+                                 "to analyse its shard")))
             goto done;
         int r0 = d->rank == 0;
         int mrc = dist_gather_merge(d, lh, lnh, nb, k, sizeof *lh, hit_before,

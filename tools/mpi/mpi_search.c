@@ -59,8 +59,8 @@ int mpi_search(dist *d, int argc, char **argv)
         if (npsw_lib_size(shard) > 0) /* an empty shard has no hits */
             src = x.brute ? npsw_search_brute(shard, in.spectra.v + q0, nb, &so, 0, loc, nloc, &e)
                           : npsw_search(shard, in.spectra.v + q0, nb, &so, loc, nloc, NULL, &e);
-        if (src < 0) cli_err(&e);
-        if ((rc = dist_agree(d, src < 0 ? cli_exit_code(src) : EXIT_OK, "to search its shard")))
+        if ((rc = dist_agree_err(d, src < 0 ? cli_exit_code(src) : EXIT_OK, &e,
+                                 "to search its shard")))
             goto done;
         for (size_t i = 0; i < nb; i++)
             for (uint32_t j = 0; j < nloc[i]; j++)
