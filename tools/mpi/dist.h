@@ -14,10 +14,24 @@
 
 #include "cli.h"
 
+/* Phases timed for NPSW_MPI_STATS=1 (docs/mpi.md, "Measuring"). */
+enum { DIST_T_OPEN, DIST_T_QUERIES, DIST_T_LOCAL, DIST_T_GATHER, DIST_T_PART, DIST_T_FINISH,
+       DIST_T_OUTPUT, DIST_T_COUNT };
+
 typedef struct dist {
     int rank, size;
     int quiet_fd; /* saved stderr while messages are silenced (-1: not silenced) */
+    double t[DIST_T_COUNT]; /* seconds spent in each phase by this rank */
+    uint64_t bytes_sent;    /* list bytes this rank sent to rank 0 */
+    uint64_t part_spectra;  /* rank 0: spectra read for the output */
 } dist;
+
+/* Wall-clock seconds (MPI_Wtime). */
+double dist_now(void);
+/* With NPSW_MPI_STATS=1 in the environment: rank 0 prints each phase's time (largest over the
+ * ranks), the list bytes gathered, the spectra read for the output, and the peak memory
+ * (VmHWM) of every rank, on stderr. Collective. */
+void dist_stats(const dist *d, uint64_t shard_spectra);
 
 /* Messages that every rank would print alike (usage errors, query warnings) are printed by
  * rank 0 only: the other ranks' stderr goes to /dev/null between these calls. */
@@ -50,7 +64,7 @@ size_t dist_batch(const dist *d, uint32_t k, size_t size);
  * of query q is local[q * k ...], nloc[q] items of `size` bytes in `before` order, with whole-
  * library indices. On rank 0, out[q * k ...] and nout[q] receive the first k items of the
  * union of the ranks' lists in `before` order. Returns 0 or NPSW_ENOMEM (not agreed). */
-int dist_gather_merge(const dist *d, const void *local, const uint32_t *nloc, size_t nq,
+int dist_gather_merge(dist *d, const void *local, const uint32_t *nloc, size_t nq,
                       uint32_t k, size_t size, int (*before)(const void *, const void *),
                       void *out, uint32_t *nout);
 

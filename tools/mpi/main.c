@@ -30,7 +30,9 @@ int main(int argc, char **argv)
 {
     int provided = 0;
     MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
-    dist d = {0, 1, -1};
+    dist d;
+    memset(&d, 0, sizeof d);
+    d.quiet_fd = -1;
     MPI_Comm_rank(MPI_COMM_WORLD, &d.rank);
     MPI_Comm_size(MPI_COMM_WORLD, &d.size);
     static char prog[64];

@@ -136,10 +136,16 @@ int mpi_analogues(dist *d, int argc, char **argv)
     npsw_analysis *res = NULL;
     npsw_err e;
     npsw_err_clear(&e);
+    double t0 = dist_now();
     if ((rc = dist_open_shard(d, x.libpath, &shard)) != EXIT_OK) goto done;
+    const uint64_t shard_n = npsw_lib_size(shard);
+    double t1 = dist_now();
+    d->t[DIST_T_OPEN] = t1 - t0;
     char **qpaths = argv + x.first_query;
     rc = dist_read_queries(d, "analogues", shard, qpaths, argc - x.first_query, &x.ro, x.strict, &in);
     if (rc != EXIT_OK) goto done;
+    d->t[DIST_T_QUERIES] = dist_now() - t1;
+    t1 = dist_now();
     const size_t nq = in.spectra.n;
     /* the whole library's m/z range sizes the FFTs on rank 0 */
     uint32_t my_max = npsw_analyser_max_mz(shard), whole_max = 0;
@@ -163,6 +169,7 @@ int mpi_analogues(dist *d, int argc, char **argv)
         if (rc < 0) rc = cli_exit_code(rc);
     }
     if ((rc = dist_agree_err(d, rc, &e, "to prepare its shard")) != EXIT_OK) goto done;
+    d->t[DIST_T_LOCAL] = dist_now() - t1; /* the hybrid index and norms: local work */
     const size_t batch = dist_batch(d, k, sizeof(npsw_hit));
     lh = malloc(batch * k * sizeof *lh);
     lc = malloc(batch * k * sizeof *lc);
@@ -191,11 +198,14 @@ int mpi_analogues(dist *d, int argc, char **argv)
     for (size_t q0 = 0; q0 < nq; q0 += batch) {
         size_t nb = nq - q0 < batch ? nq - q0 : batch;
         dp.base = q0;
+        double ta = dist_now();
         int src = shard_stages(shard, an, sc, ix, in.spectra.v + q0, nb, &ao, lh, lnh, lc, lnc,
                                lt, lnt, &e);
         if ((rc = dist_agree_err(d, src < 0 ? cli_exit_code(src) : EXIT_OK, &e,
                                  "to analyse its shard")))
             goto done;
+        double tb = dist_now();
+        d->t[DIST_T_LOCAL] += tb - ta;
         int r0 = d->rank == 0;
         int mrc = dist_gather_merge(d, lh, lnh, nb, k, sizeof *lh, hit_before,
                                     r0 ? hits + q0 * k : NULL, r0 ? nh + q0 : NULL);
@@ -210,6 +220,7 @@ int mpi_analogues(dist *d, int argc, char **argv)
             rc = EXIT_INTERNAL;
             goto done;
         }
+        d->t[DIST_T_GATHER] += dist_now() - tb;
     }
     if (pr.on) cli_progress_done(&pr);
     if (d->rank == 0) {
@@ -236,11 +247,15 @@ int mpi_analogues(dist *d, int argc, char **argv)
                 for (uint32_t j = 0; j < nt[i]; j++) ids[n++] = pairs[i * T + j].index;
             }
             n = dist_unique(ids, n);
+            double tp = dist_now();
             if (!(part = npsw_lib_open_part(x.libpath, ids, n, &e))) {
                 cli_err(&e);
                 rc = cli_exit_code(e.code);
             }
+            d->t[DIST_T_PART] = dist_now() - tp;
+            d->part_spectra = n;
         }
+        double tf = dist_now();
         if (rc == EXIT_OK) {
             int frc = finish(part, whole_max, in.spectra.v, nq, &ao, hits, nh, cands, nc, pairs,
                              nt, res, &e);
@@ -249,16 +264,20 @@ int mpi_analogues(dist *d, int argc, char **argv)
                 rc = cli_exit_code(frc);
             }
         }
+        d->t[DIST_T_FINISH] = dist_now() - tf;
         if (rc == EXIT_OK) {
+            double to = dist_now();
             char extra[256];
             analysis_params_text(&ao, extra, sizeof extra);
             run_record rr = {x.libpath, part, &ao.search, "", qpaths, &in, extra,
                              analysis_tsv_header};
             npsw_utc_now(rr.utc);
             rc = analysis_write(x.outpath, x.fmt, &rr, res);
+            d->t[DIST_T_OUTPUT] = dist_now() - to;
         }
     }
     rc = dist_agree(d, rc, "to write the output");
+    if (rc == EXIT_OK) dist_stats(d, shard_n);
 done:
     for (int i = 0; i < nsc && sc; i++) npsw_analyse_scratch_free(sc[i]);
     free(sc);

@@ -27,11 +27,16 @@ int mpi_search(dist *d, int argc, char **argv)
     npsw_hit *hits = NULL, *loc = NULL;
     uint32_t *nhits = NULL, *nloc = NULL;
     uint64_t *ids = NULL;
+    double t0 = dist_now();
     if ((rc = dist_open_shard(d, x.libpath, &shard)) != EXIT_OK) goto done;
+    const uint64_t shard_n = npsw_lib_size(shard);
+    double t1 = dist_now();
+    d->t[DIST_T_OPEN] = t1 - t0;
     char **qpaths = argv + x.first_query;
     int nqpaths = argc - x.first_query;
     rc = dist_read_queries(d, "search", shard, qpaths, nqpaths, &x.ro, x.strict, &in);
     if (rc != EXIT_OK) goto done;
+    d->t[DIST_T_QUERIES] = dist_now() - t1;
     const size_t nq = in.spectra.n, k = so.k;
     if (d->rank == 0) cli_warn_no_precursor(&so, &in);
     const size_t batch = dist_batch(d, so.k, sizeof(npsw_hit));
@@ -55,6 +60,7 @@ int mpi_search(dist *d, int argc, char **argv)
         size_t nb = nq - q0 < batch ? nq - q0 : batch;
         dp.base = q0;
         int src = 0;
+        double ta = dist_now();
         memset(nloc, 0, nb * sizeof *nloc);
         if (npsw_lib_size(shard) > 0) /* an empty shard has no hits */
             src = x.brute ? npsw_search_brute(shard, in.spectra.v + q0, nb, &so, 0, loc, nloc, &e)
@@ -65,6 +71,8 @@ int mpi_search(dist *d, int argc, char **argv)
         for (size_t i = 0; i < nb; i++)
             for (uint32_t j = 0; j < nloc[i]; j++)
                 loc[i * k + j].index = npsw_lib_whole_index(shard, loc[i * k + j].index);
+        double tb = dist_now();
+        d->t[DIST_T_LOCAL] += tb - ta;
         int mrc = dist_gather_merge(d, loc, nloc, nb, so.k, sizeof *loc, hit_before,
                                     d->rank == 0 ? hits + q0 * k : NULL,
                                     d->rank == 0 ? nhits + q0 : NULL);
@@ -73,6 +81,7 @@ int mpi_search(dist *d, int argc, char **argv)
             rc = EXIT_INTERNAL;
             goto done;
         }
+        d->t[DIST_T_GATHER] += dist_now() - tb;
     }
     if (pr.on) cli_progress_done(&pr);
     /* rank 0: the hit spectra from the file, then npswatch's output */
@@ -88,18 +97,24 @@ int mpi_search(dist *d, int argc, char **argv)
             n = dist_unique(ids, n);
             npsw_lib_free(shard); /* its memory is better used for the part */
             shard = NULL;
+            double tp = dist_now();
             if (!(part = npsw_lib_open_part(x.libpath, ids, n, &e))) {
                 cli_err(&e);
                 rc = cli_exit_code(e.code);
             }
+            d->t[DIST_T_PART] = dist_now() - tp;
+            d->part_spectra = n;
         }
         if (rc == EXIT_OK) {
+            double to = dist_now();
             run_record rr = {x.libpath, part, &so, "", qpaths, &in, NULL, NULL};
             npsw_utc_now(rr.utc);
             rc = out_hit_lists(x.outpath, x.fmt, &rr, hits, nhits);
+            d->t[DIST_T_OUTPUT] = dist_now() - to;
         }
     }
     rc = dist_agree(d, rc, "to write the output");
+    if (rc == EXIT_OK) dist_stats(d, shard_n);
 done:
     free(ids);
     free(hits);
