@@ -20,7 +20,7 @@ MAXR=${MPI_BENCH_MAX_RANKS:-4} TH=${MPI_BENCH_THREADS:-1}
 build=${BUILD:-build-bench} dir=${MPI_BENCH_DIR:-out/mpi_bench}
 cores=$(nproc)
 bash tools/install-deps.sh
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j2 --target npswatch npswatch-mpi npsw_gen_synthetic >/dev/null
 NPSW=$build/tools/npswatch MPIBIN=$build/tools/npswatch-mpi GEN=$build/bench/npsw_gen_synthetic
 [ -x "$MPIBIN" ] || { echo "npswatch-mpi was not built (MPI not found)"; exit 1; }
@@ -43,14 +43,15 @@ awk -v q="$QA" 'BEGIN{RS="";ORS="\n\n"} NR<=q' "$dir/syn_${N}_queries.msp" >"$di
 bytes=$(stat -c %s "$lib")
 npeaks=$("$NPSW" info "$lib" 2>/dev/null | awk '/^peaks:/ {print $2}')
 echo "# library: $N spectra, ${npeaks:-?} peaks, file $bytes bytes ($((bytes / N)) bytes/spectrum)" | tee -a "$out"
-printf 'command\tranks\tthreads_per_rank\tqueries\twall_s\tspeedup\tsame_output\tpeak_rss_kb_per_rank\tphases\n' | tee -a "$out"
+printf 'command\tranks\tthreads_per_rank\tqueries\twall_s\tspeedup\tsame_output\tpeak_rss_kb_per_rank\tcpu_s_per_rank\tphases\n' | tee -a "$out"
 
 bench_cmd() { # CMD QUERYFILE NQ [options]
     local cmd=$1 qf=$2 nq=$3; shift 3
-    /usr/bin/time -f "%e %M" -o "$dir/single.time" "$NPSW" "$cmd" -l "$lib" --threads "$TH" "$@" "$qf" \
+    /usr/bin/time -f "%e %M %U %S" -o "$dir/single.time" "$NPSW" "$cmd" -l "$lib" --threads "$TH" "$@" "$qf" \
         >"$dir/single.out" 2>/dev/null
-    local st sm; read -r st sm <"$dir/single.time"
-    printf '%s\t0\t%s\t%s\t%s\t1.00\tref\t%s\tsingle process (npswatch)\n' "$cmd" "$TH" "$nq" "$st" "$sm" | tee -a "$out"
+    local st sm su ss; read -r st sm su ss <"$dir/single.time"
+    printf '%s\t0\t%s\t%s\t%s\t1.00\tref\t%s\t%.2f\tsingle process (npswatch)\n' "$cmd" "$TH" "$nq" "$st" "$sm" \
+        "$(echo "$su + $ss" | bc -l)" | tee -a "$out"
     for n in $(seq 1 "$MAXR"); do
         local over=""; [ "$n" -gt "$cores" ] && over=" (oversubscribed: correctness only)"
         /usr/bin/time -f "%e" -o "$dir/mpi.time" env NPSW_MPI_STATS=1 mpirun -n "$n" --oversubscribe \
@@ -58,9 +59,10 @@ bench_cmd() { # CMD QUERYFILE NQ [options]
         local mt; mt=$(cat "$dir/mpi.time")
         local same=no; cmp -s "$dir/single.out" "$dir/mpi.out" && same=yes
         local rss; rss=$(grep -o 'peak_rss_kb=[0-9]*' "$dir/mpi.err" | cut -d= -f2 | paste -sd, -)
+        local cpu; cpu=$(grep -o 'cpu_s=[0-9.]*' "$dir/mpi.err" | cut -d= -f2 | paste -sd, -)
         local ph; ph=$(grep 'stats: ranks' "$dir/mpi.err" | sed 's/.*ranks=[0-9]* //')
-        printf '%s\t%s\t%s\t%s\t%s\t%.2f\t%s\t%s\t%s%s\n' "$cmd" "$n" "$TH" "$nq" "$mt" \
-            "$(echo "$st / $mt" | bc -l)" "$same" "$rss" "$ph" "$over" | tee -a "$out"
+        printf '%s\t%s\t%s\t%s\t%s\t%.2f\t%s\t%s\t%s\t%s%s\n' "$cmd" "$n" "$TH" "$nq" "$mt" \
+            "$(echo "$st / $mt" | bc -l)" "$same" "$rss" "$cpu" "$ph" "$over" | tee -a "$out"
         [ "$same" = yes ] || echo "!! output of $n ranks differs from the single process" | tee -a "$out"
     done
 }

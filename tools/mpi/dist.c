@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <mpi.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,11 +283,17 @@ void dist_stats(const dist *d, uint64_t shard_spectra)
     const char *env = getenv("NPSW_MPI_STATS");
     if (!env || strcmp(env, "1") != 0) return;
     double tmax[DIST_T_COUNT];
-    uint64_t bytes = 0, mine[3] = {peak_rss_kb(), shard_spectra, d->bytes_sent};
-    uint64_t *all = d->rank == 0 ? calloc((size_t)d->size * 3, sizeof *all) : NULL;
+    struct rusage ru;
+    double cpu = getrusage(RUSAGE_SELF, &ru) == 0
+                     ? (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 +
+                           (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6
+                     : 0;
+    uint64_t bytes = 0, mine[4] = {peak_rss_kb(), shard_spectra, d->bytes_sent,
+                                   (uint64_t)(cpu * 1000)};
+    uint64_t *all = d->rank == 0 ? calloc((size_t)d->size * 4, sizeof *all) : NULL;
     MPI_Reduce(d->t, tmax, DIST_T_COUNT, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
     MPI_Reduce(&d->bytes_sent, &bytes, 1, MPI_UINT64_T, MPI_SUM, 0, MPI_COMM_WORLD);
-    MPI_Gather(mine, 3, MPI_UINT64_T, all, 3, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+    MPI_Gather(mine, 4, MPI_UINT64_T, all, 4, MPI_UINT64_T, 0, MPI_COMM_WORLD);
     if (d->rank != 0 || !all) return;
     static const char *names[DIST_T_COUNT] = {"open_shard", "read_queries", "local_search",
                                               "gather_merge", "read_part", "finish_rank0",
@@ -296,8 +303,9 @@ void dist_stats(const dist *d, uint64_t shard_spectra)
     fprintf(stderr, " list_bytes_gathered=%llu part_spectra=%llu\n", (unsigned long long)bytes,
             (unsigned long long)d->part_spectra);
     for (int r = 0; r < d->size; r++)
-        fprintf(stderr, "npswatch-mpi stats: rank=%d shard_spectra=%llu peak_rss_kb=%llu\n", r,
-                (unsigned long long)all[3 * r + 1], (unsigned long long)all[3 * r]);
+        fprintf(stderr, "npswatch-mpi stats: rank=%d shard_spectra=%llu peak_rss_kb=%llu cpu_s=%.2f\n",
+                r, (unsigned long long)all[4 * r + 1], (unsigned long long)all[4 * r],
+                (double)all[4 * r + 3] / 1000);
     free(all);
 }
 

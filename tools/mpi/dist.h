@@ -30,7 +30,7 @@ typedef struct dist {
 double dist_now(void);
 /* With NPSW_MPI_STATS=1 in the environment: rank 0 prints each phase's time (largest over the
  * ranks), the list bytes gathered, the spectra read for the output, and the peak memory
- * (VmHWM) of every rank, on stderr. Collective. */
+ * (VmHWM) and CPU time (user + system) of every rank, on stderr. Collective. */
 void dist_stats(const dist *d, uint64_t shard_spectra);
 
 /* Messages that every rank would print alike (usage errors, query warnings) are printed by
