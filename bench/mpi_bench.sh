@@ -11,7 +11,8 @@
 #
 # Environment: MPI_BENCH_N (library spectra, 200000), MPI_BENCH_Q (search queries, 400),
 # MPI_BENCH_QA (analogue queries, 100), MPI_BENCH_K (search k, 10), MPI_BENCH_MAX_RANKS (4),
-# MPI_BENCH_THREADS (threads per rank, 1), BUILD (build directory, build-bench),
+# MPI_BENCH_THREADS (threads per rank, 1), MPI_BENCH_CMDS ("search analogues"),
+# BUILD (build directory, build-bench),
 # MPI_BENCH_DIR (work directory, out/mpi_bench). Results: bench/results/mpi_<UTC time>.tsv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,6 +67,10 @@ bench_cmd() { # CMD QUERYFILE NQ [options]
         [ "$same" = yes ] || echo "!! output of $n ranks differs from the single process" | tee -a "$out"
     done
 }
-bench_cmd search "$dir/syn_${N}_queries.msp" "$Q" -k "$K"
-bench_cmd analogues "$dir/qa.msp" "$QA"
+for c in ${MPI_BENCH_CMDS:-search analogues}; do
+    case $c in
+    search) bench_cmd search "$dir/syn_${N}_queries.msp" "$Q" -k "$K" ;;
+    analogues) bench_cmd analogues "$dir/qa.msp" "$QA" ;;
+    esac
+done
 echo "results: $out"

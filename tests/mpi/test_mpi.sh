@@ -84,6 +84,12 @@ same search -l "$T/dea.h5" -k 8 --score rmf --weights 1994 --mz-range all --form
 same analogues -l "$T/dea.h5" -k 12 --max-delta 60 --n-mion 3 --format json $Q
 same analogues -l "$T/dea.h5" -k 1 $Q
 
+# --- many batches (NPSW_MPI_BATCH): lists gathered and merged batch by batch -----------------
+export NPSW_MPI_BATCH=4
+same search -l "$T/dea.h5" -k 6 --format json $Q
+same analogues -l "$T/dea.h5" --format json $Q
+unset NPSW_MPI_BATCH
+
 # --- output to a file (atomic, as npswatch) --------------------------------------------------
 "$NPSW" search -l "$T/dea.h5" -o "$T/ref_file.tsv" $Q 2>/dev/null
 run_mpi 2 search --threads 1 -l "$T/dea.h5" -o "$T/mpi_file.tsv" $Q 2>/dev/null

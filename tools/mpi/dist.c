@@ -157,6 +157,12 @@ int dist_read_queries(dist *d, const char *cmd, const npsw_lib *shard, char **pa
 
 size_t dist_batch(const dist *d, uint32_t k, size_t size)
 {
+    const char *env = getenv("NPSW_MPI_BATCH"); /* tests: several batches with few queries */
+    if (env && *env) {
+        char *end;
+        unsigned long v = strtoul(env, &end, 10);
+        if (!*end && v >= 1 && v <= 4096) return v;
+    }
     const double budget = 256.0 * 1024 * 1024;
     double b = budget / ((double)d->size * (k ? k : 1) * (double)size);
     return b < 1 ? 1 : b > 4096 ? 4096 : (size_t)b;

@@ -4,7 +4,8 @@
  * npsw_analyse looks at the whole library in three places only, each a top list over every
  * library spectrum in which each spectrum is scored on its own: the identity search (top K),
  * the hybrid search (top K) and the table-shift scan (top NPSW_ANALYSE_TABLE_KEEP). Every rank
- * computes the three lists on its shard; rank 0 merges them with their rankings, reads the
+ * computes the three lists on its shard (identity search first for all queries, then the
+ * hybrid index is built and the other two lists made); rank 0 merges them with their rankings, reads the
  * spectra on the merged lists from the library file (a part of the library), and finishes each
  * query there with npsw_analyse_decide_table, which looks at those spectra only. The FFT
  * lengths of the cross-correlation follow the whole library's m/z range (the ranks' maximum).
@@ -25,25 +26,38 @@ static int hit_before(const void *a, const void *b) { return npsw_hit_before(a, 
 static int cand_before(const void *a, const void *b) { return npsw_analogue_hit_before(a, b); }
 static int pair_before(const void *a, const void *b) { return npsw_table_pair_before(a, b); }
 
-/* The per-shard stages of a batch of nb queries: identity hits, hybrid candidates and table
- * pairs with whole-library indices. Returns 0 or an error code (err says which). */
-static int shard_stages(const npsw_lib *shard, const npsw_analyser *an, npsw_analyse_scratch **sc,
-                        const npsw_analogue_index *ix, const npsw_spectrum *qs, size_t nb,
-                        const npsw_analyse_opts *o, npsw_hit *h, uint32_t *nh,
-                        npsw_analogue_hit *c, uint32_t *nc, npsw_table_pair *t, uint32_t *nt,
-                        npsw_err *err)
+/* The identity search of a batch of nb queries on the shard, with whole-library indices. */
+static int stage_identity(const npsw_lib *shard, const npsw_spectrum *qs, size_t nb,
+                          const npsw_analyse_opts *o, npsw_hit *h, uint32_t *nh, npsw_err *err)
 {
-    const uint32_t k = o->k, T = NPSW_ANALYSE_TABLE_KEEP;
     memset(nh, 0, nb * sizeof *nh);
-    memset(nc, 0, nb * sizeof *nc);
-    memset(nt, 0, nb * sizeof *nt);
     if (npsw_lib_size(shard) == 0) return 0; /* an empty shard lists nothing */
     npsw_search_opts so;
     npsw_analogue_opts ao;
     npsw_analyse_stage_opts(o, &so, &ao);
     int rc = npsw_search(shard, qs, nb, &so, h, nh, NULL, err);
     if (rc < 0) return rc;
-    rc = npsw_analogue_search_index(ix, qs, nb, &ao, o->threads, c, nc, NULL, err);
+    for (size_t i = 0; i < nb; i++)
+        for (uint32_t j = 0; j < nh[i]; j++)
+            h[i * o->k + j].index = npsw_lib_whole_index(shard, h[i * o->k + j].index);
+    return 0;
+}
+
+/* The hybrid search and the table scan of a batch on the shard, with whole-library indices. */
+static int stage_relatives(const npsw_lib *shard, const npsw_analyser *an,
+                           npsw_analyse_scratch **sc, const npsw_analogue_index *ix,
+                           const npsw_spectrum *qs, size_t nb, const npsw_analyse_opts *o,
+                           npsw_analogue_hit *c, uint32_t *nc, npsw_table_pair *t, uint32_t *nt,
+                           npsw_err *err)
+{
+    const uint32_t k = o->k, T = NPSW_ANALYSE_TABLE_KEEP;
+    memset(nc, 0, nb * sizeof *nc);
+    memset(nt, 0, nb * sizeof *nt);
+    if (npsw_lib_size(shard) == 0) return 0;
+    npsw_search_opts so;
+    npsw_analogue_opts ao;
+    npsw_analyse_stage_opts(o, &so, &ao);
+    int rc = npsw_analogue_search_index(ix, qs, nb, &ao, o->threads, c, nc, NULL, err);
     if (rc < 0) return rc;
     int nthreads = o->threads > 0 ? o->threads : omp_get_max_threads();
 #pragma omp parallel for num_threads(nthreads) schedule(dynamic, 4)
@@ -51,7 +65,6 @@ static int shard_stages(const npsw_lib *shard, const npsw_analyser *an, npsw_ana
         nt[i] = (uint32_t)npsw_analyse_table_scan(an, sc[omp_get_thread_num()], &qs[i], o, NULL,
                                                   NULL, t + i * T);
     for (size_t i = 0; i < nb; i++) {
-        for (uint32_t j = 0; j < nh[i]; j++) h[i * k + j].index = npsw_lib_whole_index(shard, h[i * k + j].index);
         for (uint32_t j = 0; j < nc[i]; j++) c[i * k + j].index = npsw_lib_whole_index(shard, c[i * k + j].index);
         for (uint32_t j = 0; j < nt[i]; j++) t[i * T + j].index = npsw_lib_whole_index(shard, t[i * T + j].index);
     }
@@ -145,31 +158,10 @@ int mpi_analogues(dist *d, int argc, char **argv)
     rc = dist_read_queries(d, "analogues", shard, qpaths, argc - x.first_query, &x.ro, x.strict, &in);
     if (rc != EXIT_OK) goto done;
     d->t[DIST_T_QUERIES] = dist_now() - t1;
-    t1 = dist_now();
     const size_t nq = in.spectra.n;
     /* the whole library's m/z range sizes the FFTs on rank 0 */
     uint32_t my_max = npsw_analyser_max_mz(shard), whole_max = 0;
     MPI_Allreduce(&my_max, &whole_max, 1, MPI_UINT32_T, MPI_MAX, MPI_COMM_WORLD);
-    /* this rank's table scan and hybrid index (built once for all batches) */
-    if (npsw_lib_size(shard) > 0) {
-        npsw_search_opts so0;
-        npsw_analogue_opts ao0;
-        npsw_analyse_stage_opts(&ao, &so0, &ao0);
-        nsc = ao.threads > 0 ? ao.threads : omp_get_max_threads();
-        if (!(an = npsw_analyser_new_part(shard, whole_max, 0, &e)) ||
-            !(ix = npsw_analogue_index_new(shard, &ao0, ao.threads, &e))) {
-            rc = cli_exit_code(e.code);
-        } else if (!(sc = calloc((size_t)nsc, sizeof *sc))) {
-            rc = npsw_err_set(&e, NPSW_ENOMEM, NULL, 0, "out of memory for the analysis buffers");
-        } else {
-            for (int i = 0; i < nsc && rc == EXIT_OK; i++)
-                if (!(sc[i] = npsw_analyse_scratch_new(an)))
-                    rc = npsw_err_set(&e, NPSW_ENOMEM, NULL, 0, "out of memory for the analysis buffers");
-        }
-        if (rc < 0) rc = cli_exit_code(rc);
-    }
-    if ((rc = dist_agree_err(d, rc, &e, "to prepare its shard")) != EXIT_OK) goto done;
-    d->t[DIST_T_LOCAL] = dist_now() - t1; /* the hybrid index and norms: local work */
     const size_t batch = dist_batch(d, k, sizeof(npsw_hit));
     lh = malloc(batch * k * sizeof *lh);
     lc = malloc(batch * k * sizeof *lc);
@@ -195,22 +187,60 @@ int mpi_analogues(dist *d, int argc, char **argv)
     dist_progress dp = {&pr, 0, nq};
     ao.search.progress = pr.on ? dist_progress_cb : NULL;
     ao.search.progress_user = &dp;
+    /* pass 1: the identity search, batch by batch */
     for (size_t q0 = 0; q0 < nq; q0 += batch) {
         size_t nb = nq - q0 < batch ? nq - q0 : batch;
         dp.base = q0;
         double ta = dist_now();
-        int src = shard_stages(shard, an, sc, ix, in.spectra.v + q0, nb, &ao, lh, lnh, lc, lnc,
-                               lt, lnt, &e);
+        int src = stage_identity(shard, in.spectra.v + q0, nb, &ao, lh, lnh, &e);
+        if ((rc = dist_agree_err(d, src < 0 ? cli_exit_code(src) : EXIT_OK, &e,
+                                 "to search its shard")))
+            goto done;
+        double tb = dist_now();
+        d->t[DIST_T_LOCAL] += tb - ta;
+        int mrc = dist_gather_merge(d, lh, lnh, nb, k, sizeof *lh, hit_before,
+                                    d->rank == 0 ? hits + q0 * k : NULL, d->rank == 0 ? nh + q0 : NULL);
+        if (mrc < 0) {
+            if (d->rank == 0) cli_msg("out of memory merging the lists");
+            rc = EXIT_INTERNAL;
+            goto done;
+        }
+        d->t[DIST_T_GATHER] += dist_now() - tb;
+    }
+    /* pass 2: the hybrid index (built once, after the identity search's index is gone: the two
+     * never take memory together, as in npsw_analyse) and the table scan's buffers */
+    t1 = dist_now();
+    if (npsw_lib_size(shard) > 0) {
+        npsw_search_opts so0;
+        npsw_analogue_opts ao0;
+        npsw_analyse_stage_opts(&ao, &so0, &ao0);
+        nsc = ao.threads > 0 ? ao.threads : omp_get_max_threads();
+        if (!(an = npsw_analyser_new_part(shard, whole_max, 0, &e)) ||
+            !(ix = npsw_analogue_index_new(shard, &ao0, ao.threads, &e))) {
+            rc = cli_exit_code(e.code);
+        } else if (!(sc = calloc((size_t)nsc, sizeof *sc))) {
+            rc = npsw_err_set(&e, NPSW_ENOMEM, NULL, 0, "out of memory for the analysis buffers");
+        } else {
+            for (int i = 0; i < nsc && rc == EXIT_OK; i++)
+                if (!(sc[i] = npsw_analyse_scratch_new(an)))
+                    rc = npsw_err_set(&e, NPSW_ENOMEM, NULL, 0, "out of memory for the analysis buffers");
+        }
+        if (rc < 0) rc = cli_exit_code(rc);
+    }
+    if ((rc = dist_agree_err(d, rc, &e, "to prepare its shard")) != EXIT_OK) goto done;
+    d->t[DIST_T_LOCAL] += dist_now() - t1; /* the hybrid index and norms: local work */
+    for (size_t q0 = 0; q0 < nq; q0 += batch) {
+        size_t nb = nq - q0 < batch ? nq - q0 : batch;
+        double ta = dist_now();
+        int src = stage_relatives(shard, an, sc, ix, in.spectra.v + q0, nb, &ao, lc, lnc, lt,
+                                  lnt, &e);
         if ((rc = dist_agree_err(d, src < 0 ? cli_exit_code(src) : EXIT_OK, &e,
                                  "to analyse its shard")))
             goto done;
         double tb = dist_now();
         d->t[DIST_T_LOCAL] += tb - ta;
         int r0 = d->rank == 0;
-        int mrc = dist_gather_merge(d, lh, lnh, nb, k, sizeof *lh, hit_before,
-                                    r0 ? hits + q0 * k : NULL, r0 ? nh + q0 : NULL);
-        if (mrc == 0)
-            mrc = dist_gather_merge(d, lc, lnc, nb, k, sizeof *lc, cand_before,
+        int mrc = dist_gather_merge(d, lc, lnc, nb, k, sizeof *lc, cand_before,
                                     r0 ? cands + q0 * k : NULL, r0 ? nc + q0 : NULL);
         if (mrc == 0)
             mrc = dist_gather_merge(d, lt, lnt, nb, T, sizeof *lt, pair_before,
