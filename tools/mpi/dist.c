@@ -2,6 +2,7 @@
 #include "dist.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <mpi.h>
 #include <sys/resource.h>
 #include <stdio.h>
@@ -157,14 +158,15 @@ int dist_read_queries(dist *d, const char *cmd, const npsw_lib *shard, char **pa
 
 size_t dist_batch(const dist *d, uint32_t k, size_t size)
 {
+    const double per_query = (double)d->size * (k ? k : 1) * (double)size;
+    double b = 256.0 * 1024 * 1024 / per_query;
     const char *env = getenv("NPSW_MPI_BATCH"); /* tests: several batches with few queries */
     if (env && *env) {
         char *end;
         unsigned long v = strtoul(env, &end, 10);
-        if (!*end && v >= 1 && v <= 4096) return v;
+        double most = 1024.0 * 1024 * 1024 / per_query; /* rank 0's buffer stays below 1 GB */
+        if (!*end && v >= 1 && v <= 4096) b = (double)v < most ? (double)v : most;
     }
-    const double budget = 256.0 * 1024 * 1024;
-    double b = budget / ((double)d->size * (k ? k : 1) * (double)size);
     return b < 1 ? 1 : b > 4096 ? 4096 : (size_t)b;
 }
 
@@ -209,10 +211,12 @@ int dist_gather_merge(dist *d, const void *local, const uint32_t *nloc, size_t n
     size_t total = 0;
     if (d->rank == 0) {
         for (int r = 0; r < P; r++) {
-            displ[r] = (int)total;
+            displ[r] = (int)(total < INT_MAX ? total : 0);
             total += (size_t)bytes[r];
         }
-        recv = malloc(total ? total : 1);
+        /* MPI counts and displacements are ints: one gather holds less than 2 GB (a batch of
+         * one query with k items from every rank must fit) */
+        recv = total < INT_MAX ? malloc(total ? total : 1) : NULL;
     }
     int have = d->rank != 0 || recv != NULL, all_have = 0;
     MPI_Allreduce(&have, &all_have, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);

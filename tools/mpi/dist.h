@@ -58,7 +58,8 @@ int dist_read_queries(dist *d, const char *cmd, const npsw_lib *shard, char **pa
 
 /* Queries per batch: each batch's lists are gathered in one step, so that rank 0 receives at
  * most about 256 MB per step (items of `size` bytes, k per query per rank); 1..4096.
- * NPSW_MPI_BATCH=N (1..4096) in the environment sets it (tests use it to run many batches). */
+ * NPSW_MPI_BATCH=N (1..4096) in the environment sets it, within a 1 GB bound (tests use it to
+ * run many batches). */
 size_t dist_batch(const dist *d, uint32_t k, size_t size);
 
 /* Gather nq per-query lists from every rank onto rank 0 and merge them there. This rank's list
