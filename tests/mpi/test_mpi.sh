@@ -154,6 +154,9 @@ printf 'keep me\n' >"$T/keep.tsv"
 run_mpi 2 search -l "$T/dea.h5" -o "$T/keep.tsv" "$T/missing.msp" >/dev/null 2>&1
 [ "$(cat "$T/keep.tsv")" = "keep me" ] && pass || fail "a failed run changed the existing output file"
 run_mpi 2 --help >"$T/help.out" 2>&1 && grep -q "docs/mpi.md" "$T/help.out" && pass || fail "--help"
+# a subcommand's help: exit 0, printed once (not once per rank), with the MPI note
+run_mpi 3 analogues --help >"$T/help.out" 2>&1 && [ "$(grep -c '^Usage: npswatch-mpi analogues' "$T/help.out")" -eq 1 ] &&
+    grep -q "Run under mpirun" "$T/help.out" && pass || fail "analogues --help: not printed exactly once"
 
 echo "npswatch-mpi: $checks checks passed, $fails failed"
 [ $fails -eq 0 ]

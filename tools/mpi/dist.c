@@ -14,26 +14,33 @@
 
 void dist_quiet_begin(dist *d)
 {
-    d->quiet_fd = -1;
+    d->quiet_fd = d->quiet_out = -1;
     if (d->rank == 0) return;
+    fflush(stdout);
     fflush(stderr);
     int null = open("/dev/null", O_WRONLY);
-    int saved = dup(STDERR_FILENO);
-    if (null >= 0 && saved >= 0 && dup2(null, STDERR_FILENO) >= 0) {
-        d->quiet_fd = saved;
-    } else if (saved >= 0) {
-        close(saved);
-    }
-    if (null >= 0) close(null);
+    if (null < 0) return;
+    int err = dup(STDERR_FILENO), out = dup(STDOUT_FILENO);
+    if (err >= 0 && dup2(null, STDERR_FILENO) >= 0) d->quiet_fd = err;
+    else if (err >= 0) close(err);
+    if (out >= 0 && dup2(null, STDOUT_FILENO) >= 0) d->quiet_out = out;
+    else if (out >= 0) close(out);
+    close(null);
 }
 
 void dist_quiet_end(dist *d)
 {
-    if (d->quiet_fd < 0) return;
+    fflush(stdout);
     fflush(stderr);
-    dup2(d->quiet_fd, STDERR_FILENO);
-    close(d->quiet_fd);
-    d->quiet_fd = -1;
+    if (d->quiet_fd >= 0) {
+        dup2(d->quiet_fd, STDERR_FILENO);
+        close(d->quiet_fd);
+    }
+    if (d->quiet_out >= 0) {
+        dup2(d->quiet_out, STDOUT_FILENO);
+        close(d->quiet_out);
+    }
+    d->quiet_fd = d->quiet_out = -1;
 }
 
 #define DIST_MSG 600 /* bytes of a message gathered by dist_agree_msg */

@@ -20,7 +20,7 @@ enum { DIST_T_OPEN, DIST_T_QUERIES, DIST_T_LOCAL, DIST_T_GATHER, DIST_T_PART, DI
 
 typedef struct dist {
     int rank, size;
-    int quiet_fd; /* saved stderr while messages are silenced (-1: not silenced) */
+    int quiet_fd, quiet_out; /* saved stderr and stdout while silenced (-1: not silenced) */
     double t[DIST_T_COUNT]; /* seconds spent in each phase by this rank */
     uint64_t bytes_sent;    /* list bytes this rank sent to rank 0 */
     uint64_t part_spectra;  /* rank 0: spectra read for the output */
@@ -33,8 +33,8 @@ double dist_now(void);
  * (VmHWM) and CPU time (user + system) of every rank, on stderr. Collective. */
 void dist_stats(const dist *d, uint64_t shard_spectra);
 
-/* Messages that every rank would print alike (usage errors, query warnings) are printed by
- * rank 0 only: the other ranks' stderr goes to /dev/null between these calls. */
+/* Messages that every rank would print alike (usage errors, --help, query warnings) are printed
+ * by rank 0 only: the other ranks' stdout and stderr go to /dev/null between these calls. */
 void dist_quiet_begin(dist *d);
 void dist_quiet_end(dist *d);
 

@@ -32,7 +32,7 @@ int main(int argc, char **argv)
     MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     dist d;
     memset(&d, 0, sizeof d);
-    d.quiet_fd = -1;
+    d.quiet_fd = d.quiet_out = -1;
     MPI_Comm_rank(MPI_COMM_WORLD, &d.rank);
     MPI_Comm_size(MPI_COMM_WORLD, &d.size);
     static char prog[64];
