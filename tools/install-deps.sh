@@ -6,7 +6,7 @@ pkgs=(build-essential cmake pkg-config git python3 python3-numpy groff-base
       libhdf5-dev libfftw3-dev libpng-dev libssl-dev libcjson-dev zlib1g-dev libxml2-dev
       libsqlite3-dev libfreetype-dev fonts-dejavu-core libmicrohttpd-dev openssl
       libcmocka-dev clang libclang-rt-14-dev libomp-dev
-      chromium python3-websocket)
+      libopenmpi-dev openmpi-bin chromium python3-websocket)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

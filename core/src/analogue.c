@@ -27,6 +27,11 @@ int npsw_hyb_hit_before(const npsw_analogue_hit *a, const npsw_analogue_hit *b)
            (a->hybrid.score == b->hybrid.score && a->index < b->index);
 }
 
+int npsw_analogue_hit_before(const npsw_analogue_hit *a, const npsw_analogue_hit *b)
+{
+    return npsw_hyb_hit_before(a, b);
+}
+
 /* Insert into the sorted list hits[0..*n) of at most k. */
 void npsw_hyb_keep(npsw_analogue_hit *hits, uint32_t *n, uint32_t k, const npsw_analogue_hit *h)
 {

@@ -58,18 +58,27 @@ struct npsw_analyse_scratch {
     unsigned char *seen0, *seend;
 };
 
-npsw_analyser *npsw_analyser_new(const npsw_lib *lib, npsw_err *err)
+uint32_t npsw_analyser_max_mz(const npsw_lib *lib)
+{
+    uint32_t max_mz = 0;
+    for (uint64_t i = 0; i < npsw_lib_size(lib); i++) {
+        npsw_peaks lp = npsw_lib_peaks(lib, i);
+        if (lp.n && lp.mz[lp.n - 1] > max_mz) max_mz = (uint32_t)fmin(lp.mz[lp.n - 1], 100000);
+    }
+    return max_mz;
+}
+
+npsw_analyser *npsw_analyser_new_part(const npsw_lib *lib, uint32_t whole_max_mz, int fft,
+                                      npsw_err *err)
 {
     npsw_analyser *an = calloc(1, sizeof *an);
     uint64_t n = npsw_lib_size(lib);
     if (!an || !(an->norm2 = calloc(n ? n : 1, sizeof *an->norm2))) goto nomem;
     an->lib = lib;
     an->nominal = npsw_lib_get_info(lib)->clean.nominal;
-    uint32_t max_mz = 0;
     for (uint64_t i = 0; i < n; i++) {
         npsw_peaks lp = npsw_lib_peaks(lib, i);
         for (uint32_t j = 0; j < lp.n; j++) an->norm2[i] += lp.in[j] * lp.mz[j] * lp.mz[j];
-        if (lp.n && lp.mz[lp.n - 1] > max_mz) max_mz = (uint32_t)fmin(lp.mz[lp.n - 1], 100000);
     }
     const npsw_nominal_index *ix = &lib->idx;
     if (an->nominal && ix->bin_start) {
@@ -77,9 +86,9 @@ npsw_analyser *npsw_analyser_new(const npsw_lib *lib, npsw_err *err)
         if (!(an->sqrt_in = malloc((np ? np : 1) * sizeof *an->sqrt_in))) goto nomem;
         for (uint64_t p = 0; p < np; p++) an->sqrt_in[p] = sqrt(ix->in[p]);
     }
-    if (an->nominal) {
+    if (an->nominal && fft) {
         /* query peaks above this are left out of the correlation only */
-        if (max_mz < 1000) max_mz = 1000;
+        uint32_t max_mz = whole_max_mz < 1000 ? 1000 : whole_max_mz;
         if (!(an->fft = npsw_shift_finder_new(max_mz + 200, err))) {
             npsw_analyser_free(an);
             return NULL;
@@ -90,6 +99,11 @@ nomem:
     npsw_analyser_free(an);
     npsw_err_set(err, NPSW_ENOMEM, NULL, 0, "out of memory for the analogue analysis");
     return NULL;
+}
+
+npsw_analyser *npsw_analyser_new(const npsw_lib *lib, npsw_err *err)
+{
+    return npsw_analyser_new_part(lib, npsw_analyser_max_mz(lib), 1, err);
 }
 
 void npsw_analyser_free(npsw_analyser *an)
@@ -198,7 +212,6 @@ static int changes_explaining(double delta, int nominal)
 #define SHIFT_MIN_CORR 0.10   /* a cross-correlation shift must align this share of the signal */
 #define SHIFT_NEIGHBOURS 3    /* identity neighbours correlated with the query */
 #define TABLE_MIN_MZ 80       /* table shifts: query fragments from this m/z on may carry them */
-#define TABLE_KEEP 10         /* table shifts: (spectrum, shift) pairs scored exactly */
 
 typedef struct excl {
     int (*fn)(uint64_t, void *);
@@ -238,26 +251,30 @@ static void shift_candidates(const npsw_analyser *an, npsw_analyse_scratch *s,
     }
 }
 
-typedef struct pairscore {
-    uint64_t index;
-    int d;
-    double score;
-} pairscore;
+int npsw_table_pair_before(const npsw_table_pair *a, const npsw_table_pair *b)
+{
+    return a->score > b->score || (a->score == b->score && a->index < b->index);
+}
 
 /* EI spectra of many drugs lack the molecular ion, and then the hybrid search has no query mass
  * to work with. Table shifts: for every nominal mass change d of the substituent table (each
  * added or removed), the library spectra whose fragments line up with the query's when shifted
  * by d, found through the inverted index: score(l, d) = (sum over same-m/z pairs + sum over
  * pairs at query m/z - d, for query fragments >= TABLE_MIN_MZ) of sqrt(I_q I_l), over the norms.
- * The best TABLE_KEEP pairs are scored exactly (hybrid score at delta d, query mass M_l + d). */
-static void table_candidates(const npsw_analyser *an, npsw_analyse_scratch *s,
-                             const npsw_spectrum *q, const npsw_analyse_opts *o, const excl *x,
-                             uint32_t k, npsw_analysis *a)
+ * Each spectrum keeps its best shift (equal scores: the shift generated first); the best
+ * NPSW_ANALYSE_TABLE_KEEP spectra are returned (table_candidates scores them exactly). Every
+ * spectrum's score depends on the query and that spectrum only, so the scan of a library split
+ * into parts, merged by npsw_table_pair_before, returns the scan of the whole. */
+int npsw_analyse_table_scan(const npsw_analyser *an, npsw_analyse_scratch *s,
+                            const npsw_spectrum *q, const npsw_analyse_opts *o,
+                            int (*exclude)(uint64_t index, void *xu), void *xu,
+                            npsw_table_pair *best)
 {
     const npsw_lib *lib = an->lib;
     const npsw_nominal_index *ix = &lib->idx;
+    excl xx = {exclude, xu}, *x = &xx;
     if (!an->nominal || !s || !ix->bin_start || !an->sqrt_in || !q->n || q->precursor_mz > 0)
-        return;
+        return 0;
     const double *sq = an->sqrt_in;
     /* distinct nominal changes, |d| >= 3 */
     int ds[64], nd = 0;
@@ -271,7 +288,7 @@ static void table_candidates(const npsw_analyser *an, npsw_analyse_scratch *s,
         }
     double qn2 = 0;
     for (uint32_t i = 0; i < q->n; i++) qn2 += q->intensity[i] * q->mz[i] * q->mz[i];
-    if (!(qn2 > 0)) return;
+    if (!(qn2 > 0)) return 0;
     /* direct products */
     uint32_t n0 = 0;
     for (uint32_t i = 0; i < q->n; i++) {
@@ -284,7 +301,6 @@ static void table_candidates(const npsw_analyser *an, npsw_analyse_scratch *s,
             s->acc0[l] += w * sq[p];
         }
     }
-    pairscore best[TABLE_KEEP];
     int nb = 0;
     for (int di = 0; di < nd; di++) {
         int d = ds[di];
@@ -305,9 +321,9 @@ static void table_candidates(const npsw_analyser *an, npsw_analyse_scratch *s,
             s->accd[l] = 0;
             s->seend[l] = 0;
             if (!(lib_mass(lib, l, 1) > 0) || is_excluded(x, l)) continue;
-            /* keep the best TABLE_KEEP spectra, each with its best shift (score desc, then
-             * index; equal scores keep the shift generated first) */
-            pairscore c = {l, d, sc};
+            /* keep the best NPSW_ANALYSE_TABLE_KEEP spectra, each with its best shift (score
+             * desc, then index; equal scores keep the shift generated first) */
+            npsw_table_pair c = {l, d, sc};
             int have = -1;
             for (int b = 0; b < nb; b++)
                 if (best[b].index == l) have = b;
@@ -316,14 +332,12 @@ static void table_candidates(const npsw_analyser *an, npsw_analyse_scratch *s,
                 memmove(best + have, best + have + 1, (size_t)(nb - have - 1) * sizeof *best);
                 nb--;
             }
-            int pos = nb < TABLE_KEEP ? nb++ : TABLE_KEEP;
-            if (pos == TABLE_KEEP) {
-                const pairscore *w = &best[TABLE_KEEP - 1];
-                if (!(sc > w->score || (sc == w->score && l < w->index))) continue;
-                pos = TABLE_KEEP - 1;
+            int pos = nb < NPSW_ANALYSE_TABLE_KEEP ? nb++ : NPSW_ANALYSE_TABLE_KEEP;
+            if (pos == NPSW_ANALYSE_TABLE_KEEP) {
+                if (!npsw_table_pair_before(&c, &best[NPSW_ANALYSE_TABLE_KEEP - 1])) continue;
+                pos = NPSW_ANALYSE_TABLE_KEEP - 1;
             }
-            while (pos > 0 && (sc > best[pos - 1].score ||
-                               (sc == best[pos - 1].score && l < best[pos - 1].index))) {
+            while (pos > 0 && npsw_table_pair_before(&c, &best[pos - 1])) {
                 best[pos] = best[pos - 1];
                 pos--;
             }
@@ -331,13 +345,22 @@ static void table_candidates(const npsw_analyser *an, npsw_analyse_scratch *s,
         }
     }
     for (uint32_t j = 0; j < n0; j++) s->acc0[s->t0[j]] = 0, s->seen0[s->t0[j]] = 0;
+    return nb;
+}
+
+/* The table-shift pairs scored exactly: hybrid score at delta d, query mass M_l + d. */
+static void table_candidates(const npsw_analyser *an, const npsw_spectrum *q,
+                             const npsw_analyse_opts *o, const npsw_table_pair *best, int nb,
+                             uint32_t k, npsw_analysis *a)
+{
+    const npsw_lib *lib = an->lib;
     npsw_peaks qp = {q->mz, q->intensity, q->n};
     npsw_score_params p = o->analogue.params;
     p.nominal = 1;
     for (int i = 0; i < nb; i++) {
         npsw_peaks lp = npsw_lib_peaks(lib, best[i].index);
         double lm = lib_mass(lib, best[i].index, 1);
-        npsw_analogue_hit c = {best[i].index, lm + best[i].d, (double)best[i].d, {0, 0, 0}};
+        npsw_analogue_hit c = {best[i].index, lm + best[i].shift, (double)best[i].shift, {0, 0, 0}};
         npsw_hybrid_score(&qp, &lp, c.delta, &p, &c.hybrid);
         if (c.hybrid.score > 0) offer_cand(a, k, &c);
     }
@@ -500,6 +523,16 @@ void npsw_analyse_decide(const npsw_analyser *an, npsw_analyse_scratch *s,
                          const npsw_spectrum *q, const npsw_analyse_opts *o,
                          int (*exclude)(uint64_t index, void *xu), void *xu, npsw_analysis *a)
 {
+    npsw_table_pair table[NPSW_ANALYSE_TABLE_KEEP];
+    int nt = npsw_analyse_table_scan(an, s, q, o, exclude, xu, table);
+    npsw_analyse_decide_table(an, s, q, o, exclude, xu, table, nt, a);
+}
+
+void npsw_analyse_decide_table(const npsw_analyser *an, npsw_analyse_scratch *s,
+                               const npsw_spectrum *q, const npsw_analyse_opts *o,
+                               int (*exclude)(uint64_t index, void *xu), void *xu,
+                               const npsw_table_pair *table, int n_table, npsw_analysis *a)
+{
     const npsw_lib *lib = an->lib;
     int nominal = an->nominal;
     uint32_t k = o->k < 1 ? 1 : o->k > NPSW_ANALYSE_MAX_K ? NPSW_ANALYSE_MAX_K : o->k;
@@ -509,7 +542,7 @@ void npsw_analyse_decide(const npsw_analyser *an, npsw_analyse_scratch *s,
     excl x = {exclude, xu};
 
     shift_candidates(an, s, q, o, &x, k, a);
-    table_candidates(an, s, q, o, &x, k, a);
+    table_candidates(an, q, o, table, n_table, k, a);
 
     /* 2. the analogue: the best candidate with a mass difference */
     a->has_analogue = 0;
@@ -578,6 +611,16 @@ void npsw_analyse_decide(const npsw_analyser *an, npsw_analyse_scratch *s,
 
 /* ---- all queries ---------------------------------------------------------------------------- */
 
+void npsw_analyse_stage_opts(const npsw_analyse_opts *o, npsw_search_opts *so,
+                             npsw_analogue_opts *ao)
+{
+    *so = o->search;
+    so->k = o->k;
+    so->threads = o->threads;
+    *ao = o->analogue;
+    ao->k = o->k;
+}
+
 /* Everything an analysis of one library with one set of options builds, made once. */
 struct npsw_analyse_ctx {
     const npsw_lib *lib;
@@ -600,9 +643,7 @@ static int analyse_ctx_make(const npsw_lib *lib, const npsw_analyse_opts *o, nps
     if (!c) return npsw_err_set(err, NPSW_ENOMEM, NULL, 0, "out of memory for the analysis");
     c->lib = lib;
     c->o = *o;
-    c->o.search.k = o->k;
-    c->o.search.threads = o->threads;
-    c->o.analogue.k = o->k;
+    npsw_analyse_stage_opts(o, &c->o.search, &c->o.analogue);
     if (!(c->search = npsw_search_index_new(lib, &c->o.search, &local)) ||
         !(c->hyb = npsw_analogue_index_new(lib, &c->o.analogue, o->threads, &local)) ||
         !(c->an = npsw_analyser_new(lib, &local))) {

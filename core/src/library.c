@@ -98,6 +98,7 @@ void npsw_lib_free(npsw_lib *lib)
     free(lib->idx.spec);
     free(lib->idx.in);
     npsw_mf_index_free(&lib->mfi);
+    free(lib->whole_idx);
     npsw_lib_info_free(&lib->info);
     free(lib);
 }
@@ -352,6 +353,11 @@ npsw_lib *npsw_lib_append(const npsw_lib *parent, npsw_spectrum *add, size_t n_a
         npsw_err_set(err, NPSW_EINVAL, NULL, 0, "npsw_lib_append: no parent library or options");
         return NULL;
     }
+    if (parent->part) {
+        npsw_err_set(err, NPSW_EINVAL, NULL, 0,
+                     "a new library version is made from a whole library, not from a part of one");
+        return NULL;
+    }
     if (!o->version || !o->version[0] || strlen(o->version) >= sizeof parent->info.version) {
         npsw_err_set(err, NPSW_EINVAL, NULL, 0,
                      "a new library version needs a version label of 1 to %zu bytes",
@@ -454,6 +460,32 @@ nomem:
 }
 
 uint64_t npsw_lib_size(const npsw_lib *lib) { return lib->n; }
+
+/* ---- parts ------------------------------------------------------------------------------ */
+
+int npsw_lib_is_part(const npsw_lib *lib) { return lib->part; }
+uint64_t npsw_lib_whole_size(const npsw_lib *lib) { return lib->part ? lib->whole_n : lib->n; }
+
+uint64_t npsw_lib_whole_index(const npsw_lib *lib, uint64_t i)
+{
+    if (!lib->part) return i;
+    return lib->whole_idx ? lib->whole_idx[i] : lib->whole_first + i;
+}
+
+uint64_t npsw_lib_local_index(const npsw_lib *lib, uint64_t w)
+{
+    if (!lib->part) return w < lib->n ? w : UINT64_MAX;
+    if (!lib->whole_idx)
+        return w >= lib->whole_first && w - lib->whole_first < lib->n ? w - lib->whole_first
+                                                                       : UINT64_MAX;
+    uint64_t lo = 0, hi = lib->n; /* first entry >= w */
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (lib->whole_idx[mid] < w) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < lib->n && lib->whole_idx[lo] == w ? lo : UINT64_MAX;
+}
 uint64_t npsw_lib_npeaks(const npsw_lib *lib) { return lib->n_peaks; }
 const npsw_lib_info *npsw_lib_get_info(const npsw_lib *lib) { return &lib->info; }
 double npsw_lib_precursor_mz(const npsw_lib *lib, uint64_t i) { return lib->precursor_mz[i]; }

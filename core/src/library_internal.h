@@ -58,6 +58,11 @@ struct npsw_lib {
     npsw_lib_info info;
     npsw_nominal_index idx; /* built for nominal libraries; empty otherwise */
     npsw_mf_index mfi;      /* read from the file when it holds one (format >= 1.3) */
+    /* a part of a library file (npsw_lib_is_part): spectra whole_first .. whole_first + n - 1
+     * of the whole, or, when whole_idx is set, spectra whole_idx[0..n) (strictly ascending) */
+    int part;
+    uint64_t whole_n, whole_first;
+    uint64_t *whole_idx;
 };
 
 /* Allocate an empty library with room for n spectra and n_peaks peaks (columns zeroed). */

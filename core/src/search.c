@@ -56,6 +56,8 @@ static int ranks_before(const npsw_hit *a, const npsw_hit *b)
     return a->score > b->score || (a->score == b->score && a->index < b->index);
 }
 
+int npsw_hit_before(const npsw_hit *a, const npsw_hit *b) { return ranks_before(a, b); }
+
 /* A heap whose root is the worst of the kept hits. */
 typedef struct topk {
     npsw_hit *h;

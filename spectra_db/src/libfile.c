@@ -307,6 +307,11 @@ static int fsync_path(const char *path, int directory)
 
 int npsw_lib_write(const npsw_lib *lib, const char *path, npsw_err *err)
 {
+    if (lib->part)
+        return npsw_err_set(err, NPSW_EINVAL, path, 0,
+                            "a part of a library (%llu of its %llu spectra) cannot be written "
+                            "as a library file",
+                            (unsigned long long)lib->n, (unsigned long long)lib->whole_n);
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
         return npsw_err_set(err, NPSW_EINVAL, path, 0, "path too long");
@@ -857,63 +862,101 @@ static void read_mf_index(reader *r, npsw_lib *lib)
         rfail(r, NPSW_EFORMAT, "/index/mf", "inconsistent search index (%s)", what);
 }
 
-npsw_lib *npsw_lib_open(const char *path, npsw_err *err)
+/* Open a library file and read what every reader needs before the columns: the root
+ * attributes (magic, format version, sizes, name, version, checksum) and the cleaning
+ * parameters. Returns a new library with n and n_peaks those of the whole file and r->file
+ * open (to be closed by the caller with finish_open), or NULL with r->file < 0. */
+static npsw_lib *open_header(reader *r, const char *path)
 {
     if (access(path, R_OK) != 0) {
-        npsw_err_set(err, NPSW_EIO, path, 0, "cannot open: %s", strerror(errno));
+        r->rc = npsw_err_set(r->err, NPSW_EIO, path, 0, "cannot open: %s", strerror(errno));
         return NULL;
     }
-    h5_quiet q;
-    quiet_on(&q);
-    reader r = {-1, path, err, 0};
-    npsw_lib *lib = NULL;
     if (H5Fis_hdf5(path) <= 0) {
-        npsw_err_set(err, NPSW_EFORMAT, path, 0,
-                     "not an HDF5 file: expected a library made by 'npswatch build'");
-        goto out;
+        r->rc = npsw_err_set(r->err, NPSW_EFORMAT, path, 0,
+                             "not an HDF5 file: expected a library made by 'npswatch build'");
+        return NULL;
     }
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_file_locking(fapl, 0, 1);
-    r.file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    r->file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
     H5Pclose(fapl);
-    if (r.file < 0) {
-        npsw_err_set(err, NPSW_EFORMAT, path, 0, "HDF5 cannot open the file (damaged or truncated?)");
-        goto out;
+    if (r->file < 0) {
+        r->rc = npsw_err_set(r->err, NPSW_EFORMAT, path, 0,
+                             "HDF5 cannot open the file (damaged or truncated?)");
+        return NULL;
     }
-    hid_t root = H5Gopen2(r.file, "/", H5P_DEFAULT);
+    npsw_lib *lib = NULL;
+    hid_t root = H5Gopen2(r->file, "/", H5P_DEFAULT);
     char magic[32];
     int major = 0, minor = 0;
     uint64_t n = 0, np = 0;
-    read_attr_str(&r, root, "magic", magic, sizeof magic, 1);
-    if (!r.rc && strcmp(magic, NPSW_LIBFILE_MAGIC) != 0)
-        rfail(&r, NPSW_EFORMAT, "/", "not an npswatch library (magic '%s')", magic);
-    read_attr_num(&r, root, "format_major", H5T_NATIVE_INT, &major, 1);
-    read_attr_num(&r, root, "format_minor", H5T_NATIVE_INT, &minor, 1);
-    if (!r.rc && major > NPSW_FORMAT_MAJOR) {
-        r.rc = npsw_err_set(err, NPSW_EVERSION, path, 0,
-                            "library format %d.%d was written by a newer npswatch; this npswatch "
-                            "(%s) reads format %d.x only: upgrade npswatch to read this file",
-                            major, minor, NPSW_VERSION, NPSW_FORMAT_MAJOR);
+    read_attr_str(r, root, "magic", magic, sizeof magic, 1);
+    if (!r->rc && strcmp(magic, NPSW_LIBFILE_MAGIC) != 0)
+        rfail(r, NPSW_EFORMAT, "/", "not an npswatch library (magic '%s')", magic);
+    read_attr_num(r, root, "format_major", H5T_NATIVE_INT, &major, 1);
+    read_attr_num(r, root, "format_minor", H5T_NATIVE_INT, &minor, 1);
+    if (!r->rc && major > NPSW_FORMAT_MAJOR) {
+        r->rc = npsw_err_set(r->err, NPSW_EVERSION, path, 0,
+                             "library format %d.%d was written by a newer npswatch; this npswatch "
+                             "(%s) reads format %d.x only: upgrade npswatch to read this file",
+                             major, minor, NPSW_VERSION, NPSW_FORMAT_MAJOR);
     }
-    if (!r.rc && major < 1) rfail(&r, NPSW_EFORMAT, "/", "invalid format version %s", "< 1");
-    read_attr_num(&r, root, "n_spectra", H5T_NATIVE_UINT64, &n, 1);
-    read_attr_num(&r, root, "n_peaks", H5T_NATIVE_UINT64, &np, 1);
-    if (!r.rc && (n > UINT32_MAX - 1 || np > ((uint64_t)1 << 40)))
-        rfail(&r, NPSW_EFORMAT, "/", "implausible sizes in %s", "n_spectra/n_peaks");
-    if (!r.rc && !(lib = calloc(1, sizeof *lib))) rfail(&r, NPSW_ENOMEM, "/", "%s", "out of memory");
+    if (!r->rc && major < 1) rfail(r, NPSW_EFORMAT, "/", "invalid format version %s", "< 1");
+    read_attr_num(r, root, "n_spectra", H5T_NATIVE_UINT64, &n, 1);
+    read_attr_num(r, root, "n_peaks", H5T_NATIVE_UINT64, &np, 1);
+    if (!r->rc && (n > UINT32_MAX - 1 || np > ((uint64_t)1 << 40)))
+        rfail(r, NPSW_EFORMAT, "/", "implausible sizes in %s", "n_spectra/n_peaks");
+    if (!r->rc && !(lib = calloc(1, sizeof *lib))) rfail(r, NPSW_ENOMEM, "/", "%s", "out of memory");
     if (lib) {
         lib->n = n;
         lib->n_peaks = np;
         npsw_lib_info *info = &lib->info;
         info->format_major = major;
         info->format_minor = minor;
-        read_attr_str(&r, root, "name", info->name, sizeof info->name, 1);
-        read_attr_str(&r, root, "version", info->version, sizeof info->version, 1);
-        read_attr_str(&r, root, "created_utc", info->created_utc, sizeof info->created_utc, 1);
-        read_attr_str(&r, root, "npswatch_version", info->npsw_version, sizeof info->npsw_version, 1);
-        read_attr_str(&r, root, "content_sha256", info->content_sha256,
+        read_attr_str(r, root, "name", info->name, sizeof info->name, 1);
+        read_attr_str(r, root, "version", info->version, sizeof info->version, 1);
+        read_attr_str(r, root, "created_utc", info->created_utc, sizeof info->created_utc, 1);
+        read_attr_str(r, root, "npswatch_version", info->npsw_version, sizeof info->npsw_version, 1);
+        read_attr_str(r, root, "content_sha256", info->content_sha256,
                       sizeof info->content_sha256, 1);
-        read_params(&r, &info->clean);
+        read_params(r, &info->clean);
+    }
+    if (root >= 0) H5Gclose(root);
+    return lib;
+}
+
+/* Nominal libraries hold integer m/z within the index range. */
+static void check_nominal_mz(reader *r, const npsw_lib *lib)
+{
+    for (uint64_t k = 0; k < lib->n_peaks && !r->rc && lib->info.clean.nominal; k++)
+        if (!(lib->mz[k] >= 1 && lib->mz[k] <= NPSW_NOMINAL_MAX_MZ &&
+              lib->mz[k] == (double)(uint32_t)lib->mz[k]))
+            rfail(r, NPSW_EFORMAT, "/spectra/mz", "non-nominal m/z in a nominal library (%s)",
+                  "/spectra/mz");
+}
+
+/* Close the file; on failure free the library. */
+static npsw_lib *finish_open(reader *r, npsw_lib *lib, const h5_quiet *q)
+{
+    if (r->file >= 0) H5Fclose(r->file);
+    if (r->rc) {
+        npsw_lib_free(lib);
+        lib = NULL;
+    }
+    quiet_off(q);
+    return lib;
+}
+
+npsw_lib *npsw_lib_open(const char *path, npsw_err *err)
+{
+    h5_quiet q;
+    quiet_on(&q);
+    reader r = {-1, path, err, 0};
+    npsw_lib *lib = open_header(&r, path);
+    if (lib && !r.rc) {
+        uint64_t n = lib->n, np = lib->n_peaks;
+        npsw_lib_info *info = &lib->info;
         lib->offsets = read_dataset(&r, "/spectra/offsets", H5T_NATIVE_UINT64, 8, n + 1);
         lib->mz = read_dataset(&r, "/spectra/mz", H5T_NATIVE_DOUBLE, 8, np);
         lib->in = read_dataset(&r, "/spectra/intensity", H5T_NATIVE_FLOAT, 4, np);
@@ -936,30 +979,258 @@ npsw_lib *npsw_lib_open(const char *path, npsw_err *err)
             }
             read_strcol(&r, name, n, &lib->meta[f]);
         }
-        /* nominal libraries hold integer m/z within the index range */
-        for (uint64_t k = 0; k < np && !r.rc && lib->info.clean.nominal; k++)
-            if (!(lib->mz[k] >= 1 && lib->mz[k] <= NPSW_NOMINAL_MAX_MZ &&
-                  lib->mz[k] == (double)(uint32_t)lib->mz[k]))
-                rfail(&r, NPSW_EFORMAT, "/spectra/mz", "non-nominal m/z in a nominal library (%s)",
-                      "/spectra/mz");
+        check_nominal_mz(&r, lib);
         read_provenance(&r, info);
         read_lineage(&r, info, n);
         read_index(&r, lib);
         read_mf_index(&r, lib);
     }
-    H5Gclose(root);
-    H5Fclose(r.file);
-    if (r.rc) {
-        npsw_lib_free(lib);
-        lib = NULL;
+    return finish_open(&r, lib, &q);
+}
+
+/* ---- reading part of a library: shards and lists of spectra -------------------------------- */
+
+/* A run of consecutive elements of a 1-D dataset. */
+typedef struct run {
+    uint64_t first, count;
+} run;
+
+/* Read the runs (ascending, disjoint, within a dataset that must hold `len` elements) of 1-D
+ * dataset `name`, one after another, into buf (room for the sum of the counts), so that only
+ * those bytes are read. One H5Dread per run, on a simple hyperslab of the file and of the
+ * buffer: HDF5 1.10 builds the union of many hyperslabs in quadratic time (a second per column
+ * for 4,000 runs), while a read of a simple hyperslab costs microseconds. */
+static void read_runs(reader *r, const char *name, hid_t memtype, uint64_t len, const run *runs,
+                      size_t nruns, void *buf)
+{
+    if (r->rc) return;
+    uint64_t total = 0;
+    for (size_t i = 0; i < nruns; i++) total += runs[i].count;
+    hid_t ds = H5Dopen2(r->file, name, H5P_DEFAULT);
+    if (ds < 0) {
+        rfail(r, NPSW_EFORMAT, name, "missing dataset %s", name);
+        return;
     }
+    hid_t fsp = H5Dget_space(ds), msp = -1;
+    hsize_t dims[1] = {0};
+    int nd = fsp < 0 ? -1 : H5Sget_simple_extent_ndims(fsp);
+    if (nd == 1) H5Sget_simple_extent_dims(fsp, dims, NULL);
+    if (nd != 1 || dims[0] != len) {
+        rfail(r, NPSW_EFORMAT, name, "dataset %s has the wrong size", name);
+        goto done;
+    }
+    if (!total) goto done;
+    hsize_t mdims[1] = {total};
+    msp = H5Screate_simple(1, mdims, NULL);
+    herr_t st = msp < 0 ? -1 : 0;
+    uint64_t at = 0;
+    for (size_t i = 0; i < nruns && st >= 0; i++) {
+        if (!runs[i].count) continue;
+        hsize_t start[1] = {runs[i].first}, count[1] = {runs[i].count}, mstart[1] = {at};
+        st = H5Sselect_hyperslab(fsp, H5S_SELECT_SET, start, NULL, count, NULL);
+        if (st >= 0) st = H5Sselect_hyperslab(msp, H5S_SELECT_SET, mstart, NULL, count, NULL);
+        if (st >= 0) st = H5Dread(ds, memtype, msp, fsp, H5P_DEFAULT, buf);
+        at += runs[i].count;
+    }
+    if (st < 0) rfail(r, NPSW_EHDF5, name, "cannot read dataset %s", name);
+done:
+    if (msp >= 0) H5Sclose(msp);
+    if (fsp >= 0) H5Sclose(fsp);
+    H5Dclose(ds);
+}
+
+/* Offsets of the spectra `runs` from the n + 1 offsets of dataset `name` (data of `len`
+ * elements): the local offsets (m + 1, starting at 0) into off, the runs of data elements they
+ * cover into drun (nruns). Checks that the offsets never decrease and stay within the data. */
+static void read_run_offsets(reader *r, const char *name, uint64_t n, uint64_t len,
+                             const run *runs, size_t nruns, uint64_t *off, run *drun)
+{
+    if (r->rc) return;
+    uint64_t m = 0;
+    for (size_t i = 0; i < nruns; i++) m += runs[i].count;
+    run *orun = calloc(nruns ? nruns : 1, sizeof *orun);
+    uint64_t *raw = malloc((m + nruns + 1) * sizeof *raw);
+    if (!orun || !raw) {
+        rfail(r, NPSW_ENOMEM, name, "out of memory reading %s", name);
+        goto done;
+    }
+    /* run (first, count) needs offsets first .. first + count; runs are not adjacent, so these
+     * ranges are disjoint */
+    for (size_t i = 0; i < nruns; i++) orun[i] = (run){runs[i].first, runs[i].count + 1};
+    read_runs(r, name, H5T_NATIVE_UINT64, n + 1, orun, nruns, raw);
+    if (r->rc) goto done;
+    uint64_t at = 0, k = 0;
+    const uint64_t *v = raw;
+    off[0] = 0;
+    for (size_t i = 0; i < nruns; v += runs[i].count + 1, i++) {
+        uint64_t c = runs[i].count;
+        int bad = v[c] > len || (runs[i].first == 0 && v[0] != 0) ||
+                  (runs[i].first + c == n && v[c] != len);
+        for (uint64_t j = 0; j < c && !bad; j++) bad = v[j + 1] < v[j];
+        if (bad) {
+            rfail(r, NPSW_EFORMAT, name, "offsets in %s do not match the data", name);
+            goto done;
+        }
+        drun[i] = (run){v[0], v[c] - v[0]};
+        for (uint64_t j = 0; j < c; j++, k++) off[k + 1] = at + (v[j + 1] - v[0]);
+        at += v[c] - v[0];
+    }
+done:
+    free(orun);
+    free(raw);
+}
+
+/* The spectra `runs` (ascending, not adjacent, within the file) of the library at path. */
+static npsw_lib *open_runs(const char *path, const run *runs, size_t nruns, uint64_t *whole_idx,
+                           uint32_t shard, uint32_t n_shards, npsw_err *err)
+{
+    h5_quiet q;
+    quiet_on(&q);
+    reader r = {-1, path, err, 0};
+    npsw_lib *lib = open_header(&r, path);
+    run *prun = NULL, *own = NULL;
+    if (!lib || r.rc) goto out;
+    const uint64_t n = lib->n, np = lib->n_peaks;
+    if (n_shards) { /* a shard: its range follows from the file's size */
+        uint64_t a = shard * n / n_shards, b = (shard + 1ull) * n / n_shards;
+        if (!(own = malloc(sizeof *own))) {
+            rfail(&r, NPSW_ENOMEM, "/", "%s", "out of memory");
+            goto out;
+        }
+        *own = (run){a, b - a};
+        runs = own;
+        nruns = 1;
+    }
+    uint64_t m = 0;
+    for (size_t i = 0; i < nruns; i++) {
+        if (runs[i].first > n || runs[i].count > n - runs[i].first) {
+            r.rc = npsw_err_set(err, NPSW_EINVAL, path, 0,
+                                "spectrum %llu is beyond the library's %llu spectra",
+                                (unsigned long long)(runs[i].first + runs[i].count),
+                                (unsigned long long)n);
+            goto out;
+        }
+        m += runs[i].count;
+    }
+    lib->part = 1;
+    lib->whole_n = n;
+    lib->whole_first = nruns ? runs[0].first : 0;
+    lib->whole_idx = whole_idx;
+    whole_idx = NULL;
+    lib->n = m;
+    lib->n_peaks = 0;
+    lib->offsets = calloc(m + 1, sizeof *lib->offsets);
+    prun = malloc((nruns ? nruns : 1) * sizeof *prun);
+    if (!lib->offsets || !prun) {
+        rfail(&r, NPSW_ENOMEM, "/spectra", "out of memory reading %s", "/spectra");
+        goto out;
+    }
+    read_run_offsets(&r, "/spectra/offsets", n, np, runs, nruns, lib->offsets, prun);
+    if (r.rc) goto out;
+    uint64_t mp = lib->offsets[m];
+    lib->n_peaks = mp;
+    lib->mz = malloc((mp ? mp : 1) * sizeof *lib->mz);
+    lib->in = malloc((mp ? mp : 1) * sizeof *lib->in);
+    lib->mw = malloc((m ? m : 1) * sizeof(double));
+    lib->exact_mass = malloc((m ? m : 1) * sizeof(double));
+    lib->precursor_mz = malloc((m ? m : 1) * sizeof(double));
+    lib->ri = malloc((m ? m : 1) * sizeof(double));
+    lib->ion_mode = malloc(m ? m : 1);
+    if (!lib->mz || !lib->in || !lib->mw || !lib->exact_mass || !lib->precursor_mz || !lib->ri ||
+        !lib->ion_mode) {
+        rfail(&r, NPSW_ENOMEM, "/spectra", "out of memory reading %s", "/spectra");
+        goto out;
+    }
+    read_runs(&r, "/spectra/mz", H5T_NATIVE_DOUBLE, np, prun, nruns, lib->mz);
+    read_runs(&r, "/spectra/intensity", H5T_NATIVE_FLOAT, np, prun, nruns, lib->in);
+    read_runs(&r, "/spectra/mw", H5T_NATIVE_DOUBLE, n, runs, nruns, lib->mw);
+    read_runs(&r, "/spectra/exact_mass", H5T_NATIVE_DOUBLE, n, runs, nruns, lib->exact_mass);
+    read_runs(&r, "/spectra/precursor_mz", H5T_NATIVE_DOUBLE, n, runs, nruns, lib->precursor_mz);
+    read_runs(&r, "/spectra/retention_index", H5T_NATIVE_DOUBLE, n, runs, nruns, lib->ri);
+    read_runs(&r, "/spectra/ion_mode", H5T_NATIVE_INT8, n, runs, nruns, lib->ion_mode);
+    for (int f = 0; f < NPSW_META_COUNT && !r.rc; f++) {
+        char name[96], dname[112];
+        npsw_strcol *c = &lib->meta[f];
+        snprintf(name, sizeof name, "/meta/%s", npsw_meta_column(f));
+        c->off = calloc(m + 1, sizeof *c->off);
+        if (!c->off) {
+            rfail(&r, NPSW_ENOMEM, name, "%s", "out of memory");
+            break;
+        }
+        if (H5Lexists(r.file, name, H5P_DEFAULT) <= 0) { /* added in a later minor version */
+            if (!(c->data = malloc(1))) rfail(&r, NPSW_ENOMEM, name, "%s", "out of memory");
+            continue;
+        }
+        snprintf(name, sizeof name, "/meta/%s/offsets", npsw_meta_column(f));
+        snprintf(dname, sizeof dname, "/meta/%s/data", npsw_meta_column(f));
+        uint64_t len = dataset_length(&r, dname);
+        read_run_offsets(&r, name, n, len, runs, nruns, c->off, prun);
+        if (r.rc) break;
+        if (!(c->data = malloc(c->off[m] ? c->off[m] : 1))) {
+            rfail(&r, NPSW_ENOMEM, name, "%s", "out of memory");
+            break;
+        }
+        read_runs(&r, dname, H5T_NATIVE_UCHAR, len, prun, nruns, c->data);
+    }
+    check_nominal_mz(&r, lib);
+    read_provenance(&r, &lib->info);
+    read_lineage(&r, &lib->info, n);
+    /* the stored index covers the whole library: the part's is rebuilt from its peaks */
+    if (!r.rc && lib->info.clean.nominal && npsw_lib_build_index(lib) < 0)
+        rfail(&r, NPSW_ENOMEM, "/index", "out of memory building %s", "the index");
 out:
-    quiet_off(&q);
+    free(prun);
+    free(own);
+    free(whole_idx);
+    return finish_open(&r, lib, &q);
+}
+
+npsw_lib *npsw_lib_open_shard(const char *path, uint32_t shard, uint32_t n_shards, npsw_err *err)
+{
+    if (n_shards == 0 || shard >= n_shards) {
+        npsw_err_set(err, NPSW_EINVAL, path, 0, "shard %u of %u does not exist", shard, n_shards);
+        return NULL;
+    }
+    return open_runs(path, NULL, 0, NULL, shard, n_shards, err);
+}
+
+npsw_lib *npsw_lib_open_part(const char *path, const uint64_t *index, size_t n, npsw_err *err)
+{
+    for (size_t i = 1; i < n; i++)
+        if (index[i] <= index[i - 1]) {
+            npsw_err_set(err, NPSW_EINVAL, path, 0,
+                         "the spectra of a part must be given in ascending order, each once "
+                         "(entry %zu: %llu after %llu)",
+                         i + 1, (unsigned long long)index[i], (unsigned long long)index[i - 1]);
+            return NULL;
+        }
+    uint64_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    run *runs = malloc((n ? n : 1) * sizeof *runs);
+    size_t nruns = 0;
+    if (!idx || !runs) {
+        free(idx);
+        free(runs);
+        npsw_err_set(err, NPSW_ENOMEM, path, 0, "out of memory for a part of %zu spectra", n);
+        return NULL;
+    }
+    if (n) memcpy(idx, index, n * sizeof *idx);
+    for (size_t i = 0; i < n; i++) { /* consecutive spectra become one run */
+        if (nruns && runs[nruns - 1].first + runs[nruns - 1].count == index[i])
+            runs[nruns - 1].count++;
+        else
+            runs[nruns++] = (run){index[i], 1};
+    }
+    npsw_lib *lib = open_runs(path, runs, nruns, idx, 0, 0, err);
+    free(runs);
     return lib;
 }
 
 int npsw_lib_verify(const npsw_lib *lib, npsw_err *err)
 {
+    if (npsw_lib_is_part(lib))
+        return npsw_err_set(err, NPSW_EINVAL, NULL, 0,
+                            "a part of a library cannot be verified: its checksum describes the "
+                            "whole library; verify the whole file ('npswatch info --verify')");
     char sha[65];
     npsw_lib_content_sha256(lib, sha);
     if (strcmp(sha, lib->info.content_sha256) != 0)

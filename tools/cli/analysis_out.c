@@ -13,10 +13,11 @@ const char analysis_tsv_header[] =
     "\tanalogue_score\tanalogue_cosine\tquery_mass\tdelta_mass\tshift_support\tsubstituents"
     "\tpredicted_class\tclass_confidence\tdiagnostic_ions";
 
-static void tsv_meta(FILE *f, const npsw_lib *lib, uint64_t i, int field)
+/* Field of the library spectrum with (whole-library) index i. */
+static void tsv_meta(FILE *f, const run_record *rr, uint64_t i, int field)
 {
     fputc('\t', f);
-    out_tsv_field(f, npsw_lib_meta(lib, i, field));
+    out_tsv_field(f, npsw_lib_meta(rr->lib, out_lib_row(rr, i), field));
 }
 
 /* "+CH2 (14.016);+beta-keto (13.979)" */
@@ -41,7 +42,6 @@ void analysis_diag_text(const npsw_analysis *a, char *buf, size_t size)
 void analysis_tsv_row(FILE *f, const run_record *rr, size_t qi, const npsw_spectrum *q,
                     const npsw_analysis *a)
 {
-    const npsw_lib *lib = rr->lib;
     const char *sha, *file = out_query_file(rr, qi, &sha);
     fprintf(f, "%zu\t", qi + 1);
     out_tsv_field(f, npsw_spectrum_meta(q, NPSW_META_NAME));
@@ -54,9 +54,9 @@ void analysis_tsv_row(FILE *f, const run_record *rr, size_t qi, const npsw_spect
     if (a->n_hits) {
         const npsw_hit *h = &a->hits[0];
         fprintf(f, "\t%llu", (unsigned long long)h->index + 1);
-        tsv_meta(f, lib, h->index, NPSW_META_NAME);
-        tsv_meta(f, lib, h->index, NPSW_META_INCHIKEY);
-        tsv_meta(f, lib, h->index, NPSW_META_CLASS);
+        tsv_meta(f, rr, h->index, NPSW_META_NAME);
+        tsv_meta(f, rr, h->index, NPSW_META_INCHIKEY);
+        tsv_meta(f, rr, h->index, NPSW_META_CLASS);
         fprintf(f, "\t%.4f\t%d\t%d", h->score, npsw_mf_display(h->all.mf), npsw_mf_display(h->all.rmf));
     } else {
         fputs("\t\t\t\t\t\t\t", f);
@@ -65,9 +65,9 @@ void analysis_tsv_row(FILE *f, const run_record *rr, size_t qi, const npsw_spect
     if (a->has_analogue) {
         const npsw_analogue_hit *h = &a->analogue;
         fprintf(f, "\t%llu", (unsigned long long)h->index + 1);
-        tsv_meta(f, lib, h->index, NPSW_META_NAME);
-        tsv_meta(f, lib, h->index, NPSW_META_INCHIKEY);
-        tsv_meta(f, lib, h->index, NPSW_META_CLASS);
+        tsv_meta(f, rr, h->index, NPSW_META_NAME);
+        tsv_meta(f, rr, h->index, NPSW_META_INCHIKEY);
+        tsv_meta(f, rr, h->index, NPSW_META_CLASS);
         fprintf(f, "\t%.4f\t%.4f\t%.4f\t%+.4f\t%.4f", h->hybrid.score, a->analogue_cosine,
                 h->query_mass, h->delta, a->shift_support);
         analysis_subst_text(a, sub, sizeof sub);
@@ -84,9 +84,11 @@ void analysis_tsv_row(FILE *f, const run_record *rr, size_t qi, const npsw_spect
     fputc('\n', f);
 }
 
-static void json_lib_ref(cJSON *o, const npsw_lib *lib, uint64_t i)
+static void json_lib_ref(cJSON *o, const run_record *rr, uint64_t index)
 {
-    cJSON_AddNumberToObject(o, "index", (double)(i + 1));
+    const npsw_lib *lib = rr->lib;
+    const uint64_t i = out_lib_row(rr, index);
+    cJSON_AddNumberToObject(o, "index", (double)(index + 1));
     cJSON_AddStringToObject(o, "name", npsw_lib_meta(lib, i, NPSW_META_NAME));
     cJSON_AddStringToObject(o, "inchikey", npsw_lib_meta(lib, i, NPSW_META_INCHIKEY));
     cJSON_AddStringToObject(o, "formula", npsw_lib_meta(lib, i, NPSW_META_FORMULA));
@@ -118,7 +120,7 @@ void analysis_json_row(FILE *f, const run_record *rr, size_t qi, const npsw_spec
     for (uint32_t i = 0; i < a->n_hits; i++) {
         cJSON *h = cJSON_CreateObject();
         cJSON_AddNumberToObject(h, "rank", i + 1);
-        json_lib_ref(h, lib, a->hits[i].index);
+        json_lib_ref(h, rr, a->hits[i].index);
         cJSON_AddNumberToObject(h, "score", r4(a->hits[i].score));
         cJSON_AddNumberToObject(h, "mf", npsw_mf_display(a->hits[i].all.mf));
         cJSON_AddNumberToObject(h, "rmf", npsw_mf_display(a->hits[i].all.rmf));
@@ -133,7 +135,7 @@ void analysis_json_row(FILE *f, const run_record *rr, size_t qi, const npsw_spec
         const npsw_analogue_hit *c = &a->cands[i];
         cJSON *h = cJSON_CreateObject();
         cJSON_AddNumberToObject(h, "rank", i + 1);
-        json_lib_ref(h, lib, c->index);
+        json_lib_ref(h, rr, c->index);
         cJSON_AddNumberToObject(h, "hybrid_score", r4(c->hybrid.score));
         cJSON_AddNumberToObject(h, "query_mass", r4(c->query_mass));
         cJSON_AddNumberToObject(h, "delta_mass", r4(c->delta));
@@ -147,7 +149,7 @@ void analysis_json_row(FILE *f, const run_record *rr, size_t qi, const npsw_spec
     }
     if (a->has_analogue) {
         cJSON *an = cJSON_AddObjectToObject(o, "analogue");
-        json_lib_ref(an, lib, a->analogue.index);
+        json_lib_ref(an, rr, a->analogue.index);
         cJSON_AddNumberToObject(an, "hybrid_score", r4(a->analogue.hybrid.score));
         cJSON_AddNumberToObject(an, "cosine", r4(a->analogue_cosine));
         cJSON_AddNumberToObject(an, "query_mass", r4(a->analogue.query_mass));
@@ -192,6 +194,21 @@ void analysis_json_row(FILE *f, const run_record *rr, size_t qi, const npsw_spec
     if (s) fprintf(f, "%s\n", s);
     cJSON_free(s);
     cJSON_Delete(o);
+}
+
+int analysis_write(const char *path, out_format fmt, const run_record *rr,
+                   const npsw_analysis *res)
+{
+    cli_out out;
+    int rc = cli_out_open(&out, path);
+    if (rc != EXIT_OK) return rc;
+    const cli_inputs *in = rr->queries;
+    out_begin(out.f, fmt, rr);
+    for (size_t i = 0; i < in->spectra.n; i++) {
+        if (fmt == OUT_JSON) analysis_json_row(out.f, rr, i, &in->spectra.v[i], &res[i]);
+        else analysis_tsv_row(out.f, rr, i, &in->spectra.v[i], &res[i]);
+    }
+    return cli_out_commit(&out);
 }
 
 /* ---- options ---------------------------------------------------------------------------- */

@@ -24,6 +24,12 @@ void analysis_tsv_row(FILE *f, const run_record *rr, size_t qi, const npsw_spect
 void analysis_json_row(FILE *f, const run_record *rr, size_t qi, const npsw_spectrum *q,
                        const npsw_analysis *a);
 
+/* The whole output of `analogues`: run record (rr->tsv_header = analysis_tsv_header), then one
+ * row per query (res[i] for query i), written to path (NULL or "-": stdout) atomically. Returns
+ * 0 or an exit code. */
+int analysis_write(const char *path, out_format fmt, const run_record *rr,
+                   const npsw_analysis *res);
+
 /* ---- the analysis options shared by `analogues` and `submit` ------------------------------- */
 
 /* Long-option codes; a command numbers its own options from OPT_ANALYSIS_LAST on. */

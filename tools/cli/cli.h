@@ -45,7 +45,9 @@ typedef struct cli_membuf {
 FILE *cli_mb_open(cli_membuf *m);
 char *cli_mb_take(cli_membuf *m, int chomp);
 
-/* "npswatch: " + message on stderr. */
+/* The program name that starts every message ("npswatch"; npswatch-mpi sets its own). */
+extern const char *cli_prog;
+/* cli_prog + ": " + message on stderr. */
 void cli_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print an npsw_err on stderr ("npswatch: FILE:LINE: message"). */
 void cli_err(const npsw_err *e);
@@ -131,6 +133,10 @@ typedef struct run_record {
     const char *tsv_header;   /* TSV column header instead of the hit list's (may be NULL) */
 } run_record;
 
+/* The row of library spectrum `index` (0-based, of the whole library) in rr->lib, which may be
+ * a part of the library holding the reported spectra (npswatch-mpi); aborts when it is not held
+ * (a caller's bug). For a whole library, the index itself. */
+uint64_t out_lib_row(const run_record *rr, uint64_t index);
 /* The TSV field of a value: tabs and line breaks become spaces. */
 void out_tsv_field(FILE *f, const char *s);
 /* Which query file (path, SHA-256) a query came from. */
@@ -140,5 +146,14 @@ void out_begin(FILE *f, out_format fmt, const run_record *rr);
 /* One query's hits; qindex is 0-based. */
 void out_query(FILE *f, out_format fmt, const run_record *rr, size_t qindex,
                const npsw_spectrum *q, const npsw_hit *hits, uint32_t nhits);
+
+/* The whole output of a search: run record, then each query's hits (those of query i at
+ * hits + i * rr->opts->k, nhits[i] of them), written to path (NULL or "-": stdout) atomically.
+ * Returns 0 or an exit code. */
+int out_hit_lists(const char *path, out_format fmt, const run_record *rr, const npsw_hit *hits,
+                  const uint32_t *nhits);
+
+/* Warn about queries without a precursor m/z when a precursor window is asked for. */
+void cli_warn_no_precursor(const npsw_search_opts *so, const cli_inputs *in);
 
 #endif

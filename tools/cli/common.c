@@ -9,10 +9,12 @@
 
 #include "cli.h"
 
+const char *cli_prog = "npswatch";
+
 void cli_msg(const char *fmt, ...)
 {
     va_list ap;
-    fputs("npswatch: ", stderr);
+    fprintf(stderr, "%s: ", cli_prog);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -140,7 +142,7 @@ static void print_warning(void *user, const npsw_err *w)
     warn_state *st = user;
     if (st->shown++ < 5) {
         char buf[NPSW_ERR_MSG_MAX + NPSW_ERR_WHERE_MAX + 64];
-        fprintf(stderr, "npswatch: warning: %s\n", npsw_err_format(w, buf, sizeof buf));
+        fprintf(stderr, "%s: warning: %s\n", cli_prog, npsw_err_format(w, buf, sizeof buf));
     }
 }
 
@@ -339,4 +341,15 @@ char *cli_mb_take(cli_membuf *m, int chomp)
     char *p = m->p;
     m->p = NULL;
     return p;
+}
+
+void cli_warn_no_precursor(const npsw_search_opts *so, const cli_inputs *in)
+{
+    for (size_t i = 0; i < in->spectra.n; i++) {
+        const npsw_spectrum *q = &in->spectra.v[i];
+        if (so->precursor_tol_da > 0 && !(q->precursor_mz > 0))
+            cli_msg("warning: query %zu '%s' has no precursor m/z: searched without the precursor "
+                    "window",
+                    i + 1, npsw_spectrum_meta(q, NPSW_META_NAME));
+    }
 }

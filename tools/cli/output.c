@@ -2,10 +2,21 @@
  * Every format starts with the run record: what was searched against what, how and when
  * (docs/cli.md, "Output"). */
 #include <cjson/cJSON.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "npsw/config.h"
+
+uint64_t out_lib_row(const run_record *rr, uint64_t index)
+{
+    uint64_t row = npsw_lib_local_index(rr->lib, index);
+    if (row == UINT64_MAX) { /* a caller's bug: the part must hold every reported spectrum */
+        cli_msg("internal error: library spectrum %llu is not loaded", (unsigned long long)index + 1);
+        abort();
+    }
+    return row;
+}
 
 static int score_is_mf_like(npsw_score_kind k)
 {
@@ -64,7 +75,7 @@ void out_begin(FILE *f, out_format fmt, const run_record *rr)
         cJSON_AddStringToObject(o, "library_name", li->name);
         cJSON_AddStringToObject(o, "library_version", li->version);
         cJSON_AddStringToObject(o, "library_sha256", li->content_sha256);
-        cJSON_AddNumberToObject(o, "library_spectra", (double)npsw_lib_size(rr->lib));
+        cJSON_AddNumberToObject(o, "library_spectra", (double)npsw_lib_whole_size(rr->lib));
         cJSON_AddStringToObject(o, "parameters", params);
         cJSON_AddStringToObject(o, "cleaning", clean);
         cJSON_AddStringToObject(o, "utc_time", rr->utc);
@@ -88,7 +99,7 @@ void out_begin(FILE *f, out_format fmt, const run_record *rr)
     fprintf(f, "%slibrary_name\t%s\n", c, li->name);
     fprintf(f, "%slibrary_version\t%s\n", c, li->version);
     fprintf(f, "%slibrary_sha256\t%s\n", c, li->content_sha256);
-    fprintf(f, "%slibrary_spectra\t%llu\n", c, (unsigned long long)npsw_lib_size(rr->lib));
+    fprintf(f, "%slibrary_spectra\t%llu\n", c, (unsigned long long)npsw_lib_whole_size(rr->lib));
     fprintf(f, "%sparameters\t%s\n", c, params);
     fprintf(f, "%scleaning\t%s\n", c, clean);
     fprintf(f, "%sutc_time\t%s\n", c, rr->utc);
@@ -121,17 +132,18 @@ static void tsv_query(FILE *f, const run_record *rr, size_t qi, const npsw_spect
             return;
         }
         const npsw_hit *x = &h[r];
-        npsw_peaks lp = npsw_lib_peaks(rr->lib, x->index);
+        const uint64_t row = out_lib_row(rr, x->index);
+        npsw_peaks lp = npsw_lib_peaks(rr->lib, row);
         fprintf(f, "\t%u\t%llu\t", r + 1, (unsigned long long)x->index + 1);
-        tsv_field(f, npsw_lib_meta(rr->lib, x->index, NPSW_META_NAME));
+        tsv_field(f, npsw_lib_meta(rr->lib, row, NPSW_META_NAME));
         fputc('\t', f);
-        tsv_field(f, npsw_lib_meta(rr->lib, x->index, NPSW_META_INCHIKEY));
+        tsv_field(f, npsw_lib_meta(rr->lib, row, NPSW_META_INCHIKEY));
         fputc('\t', f);
-        tsv_field(f, npsw_lib_meta(rr->lib, x->index, NPSW_META_FORMULA));
+        tsv_field(f, npsw_lib_meta(rr->lib, row, NPSW_META_FORMULA));
         fputc('\t', f);
-        tsv_field(f, npsw_lib_meta(rr->lib, x->index, NPSW_META_ACCESSION));
+        tsv_field(f, npsw_lib_meta(rr->lib, row, NPSW_META_ACCESSION));
         fputc('\t', f);
-        tsv_field(f, npsw_lib_meta(rr->lib, x->index, NPSW_META_CLASS));
+        tsv_field(f, npsw_lib_meta(rr->lib, row, NPSW_META_CLASS));
         if (score_is_mf_like(rr->opts->score))
             fprintf(f, "\t%d", npsw_mf_display(x->score));
         else
@@ -156,14 +168,15 @@ static void json_query(FILE *f, const run_record *rr, size_t qi, const npsw_spec
     cJSON *hits = cJSON_AddArrayToObject(o, "hits");
     for (uint32_t r = 0; r < nh; r++) {
         const npsw_hit *x = &h[r];
+        const uint64_t row = out_lib_row(rr, x->index);
         cJSON *j = cJSON_CreateObject();
         cJSON_AddNumberToObject(j, "rank", r + 1);
         cJSON_AddNumberToObject(j, "hit_index", (double)(x->index + 1));
-        cJSON_AddStringToObject(j, "hit_name", npsw_lib_meta(rr->lib, x->index, NPSW_META_NAME));
-        cJSON_AddStringToObject(j, "hit_inchikey", npsw_lib_meta(rr->lib, x->index, NPSW_META_INCHIKEY));
-        cJSON_AddStringToObject(j, "hit_formula", npsw_lib_meta(rr->lib, x->index, NPSW_META_FORMULA));
-        cJSON_AddStringToObject(j, "hit_accession", npsw_lib_meta(rr->lib, x->index, NPSW_META_ACCESSION));
-        cJSON_AddStringToObject(j, "hit_class", npsw_lib_meta(rr->lib, x->index, NPSW_META_CLASS));
+        cJSON_AddStringToObject(j, "hit_name", npsw_lib_meta(rr->lib, row, NPSW_META_NAME));
+        cJSON_AddStringToObject(j, "hit_inchikey", npsw_lib_meta(rr->lib, row, NPSW_META_INCHIKEY));
+        cJSON_AddStringToObject(j, "hit_formula", npsw_lib_meta(rr->lib, row, NPSW_META_FORMULA));
+        cJSON_AddStringToObject(j, "hit_accession", npsw_lib_meta(rr->lib, row, NPSW_META_ACCESSION));
+        cJSON_AddStringToObject(j, "hit_class", npsw_lib_meta(rr->lib, row, NPSW_META_CLASS));
         cJSON_AddNumberToObject(j, "score", x->score);
         cJSON_AddNumberToObject(j, "mf", npsw_mf_display(x->all.mf));
         cJSON_AddNumberToObject(j, "rmf", npsw_mf_display(x->all.rmf));
@@ -171,7 +184,7 @@ static void json_query(FILE *f, const run_record *rr, size_t qi, const npsw_spec
         cJSON_AddNumberToObject(j, "cosine", x->all.cosine);
         cJSON_AddNumberToObject(j, "entropy", x->all.entropy);
         cJSON_AddNumberToObject(j, "n_matched", x->all.n_matched);
-        cJSON_AddNumberToObject(j, "hit_peaks", npsw_lib_peaks(rr->lib, x->index).n);
+        cJSON_AddNumberToObject(j, "hit_peaks", npsw_lib_peaks(rr->lib, row).n);
         cJSON_AddItemToArray(hits, j);
     }
     char *s = cJSON_PrintUnformatted(o);
@@ -188,15 +201,16 @@ static void nist_query(FILE *f, const run_record *rr, size_t qi, const npsw_spec
     if (!nh) fprintf(f, "  no library spectrum shares a peak with this query\n");
     for (uint32_t r = 0; r < nh; r++) {
         const npsw_hit *x = &h[r];
+        const uint64_t row = out_lib_row(rr, x->index);
         char cas[32]; /* copied: npsw_lib_meta's buffers are reused after a few calls */
-        snprintf(cas, sizeof cas, "%s", npsw_lib_meta(rr->lib, x->index, NPSW_META_CAS));
+        snprintf(cas, sizeof cas, "%s", npsw_lib_meta(rr->lib, row, NPSW_META_CAS));
         fprintf(f, "Hit %-3u: <<%s>>;<<%s>>; MF: %d; RMF: %d; WMF: %d; Cos: %.4f; Ent: %.4f; Matched: %u; "
                    "CAS:%s; Mw: %.0f; Class: %s; Lib: <<%s %s>>; Id: %llu.\n",
-                r + 1, npsw_lib_meta(rr->lib, x->index, NPSW_META_NAME),
-                npsw_lib_meta(rr->lib, x->index, NPSW_META_FORMULA), npsw_mf_display(x->all.mf),
+                r + 1, npsw_lib_meta(rr->lib, row, NPSW_META_NAME),
+                npsw_lib_meta(rr->lib, row, NPSW_META_FORMULA), npsw_mf_display(x->all.mf),
                 npsw_mf_display(x->all.rmf), npsw_mf_display(x->all.wmf), x->all.cosine, x->all.entropy, x->all.n_matched,
-                cas[0] ? cas : "0", npsw_lib_mw(rr->lib, x->index),
-                npsw_lib_meta(rr->lib, x->index, NPSW_META_CLASS), li->name, li->version,
+                cas[0] ? cas : "0", npsw_lib_mw(rr->lib, row),
+                npsw_lib_meta(rr->lib, row, NPSW_META_CLASS), li->name, li->version,
                 (unsigned long long)x->index + 1);
     }
 }
@@ -216,4 +230,17 @@ void out_tsv_field(FILE *f, const char *s) { tsv_field(f, s); }
 const char *out_query_file(const run_record *rr, size_t qindex, const char **sha)
 {
     return query_file_of(rr, qindex, sha);
+}
+
+int out_hit_lists(const char *path, out_format fmt, const run_record *rr, const npsw_hit *hits,
+                  const uint32_t *nhits)
+{
+    cli_out out;
+    int rc = cli_out_open(&out, path);
+    if (rc != EXIT_OK) return rc;
+    const cli_inputs *in = rr->queries;
+    out_begin(out.f, fmt, rr);
+    for (size_t i = 0; i < in->spectra.n; i++)
+        out_query(out.f, fmt, rr, i, &in->spectra.v[i], hits + i * rr->opts->k, nhits[i]);
+    return cli_out_commit(&out);
 }

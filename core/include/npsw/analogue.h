@@ -117,6 +117,10 @@ typedef struct npsw_analogue_hit {
     npsw_hybrid hybrid;    /* hybrid similarity at that delta */
 } npsw_analogue_hit;
 
+/* The ranking of analogue candidates: a comes before b when its hybrid score is higher, or
+ * equal with a lower library index. */
+int npsw_analogue_hit_before(const npsw_analogue_hit *a, const npsw_analogue_hit *b);
+
 /* The k library spectra most similar to the query under hybrid matching: for every library
  * spectrum with a known mass (precursor m/z for MS/MS, else MW) and every query mass candidate
  * (the precursor, or the first n_mion molecular-ion candidates of an EI query), delta = query

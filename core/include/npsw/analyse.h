@@ -123,6 +123,56 @@ void npsw_analyse_decide(const npsw_analyser *an, npsw_analyse_scratch *s,
                          const npsw_spectrum *q, const npsw_analyse_opts *o,
                          int (*exclude)(uint64_t index, void *xu), void *xu, npsw_analysis *a);
 
+/* ---- the analysis of a library split into parts (tools/mpi, docs/mpi.md) -------------------
+ *
+ * npsw_analyse = identity search + hybrid search + table scan (each a top list over every
+ * library spectrum, each spectrum scored on its own) + the rest of npsw_analyse_decide (which
+ * looks only at the spectra on those lists). Over a library split into parts, the three lists
+ * of each part, merged by their orders (npsw_hit ranking of search.h, npsw_analogue_hit_before,
+ * npsw_table_pair_before) are those of the whole; npsw_analyse_decide_table on a library part
+ * that holds every listed spectrum, with an analyser made by npsw_analyser_new_part, then gives
+ * the whole library's result. */
+
+/* The options of npsw_analyse's identity search and hybrid search for o. */
+void npsw_analyse_stage_opts(const npsw_analyse_opts *o, npsw_search_opts *so,
+                             npsw_analogue_opts *ao);
+
+/* The largest m/z of a library that sizes the cross-correlation FFTs (whole number, at most
+ * 100000); of a whole library: the largest of its parts' values. */
+uint32_t npsw_analyser_max_mz(const npsw_lib *lib);
+/* npsw_analyser_new for a part of a library whose npsw_analyser_max_mz is whole_max_mz, so
+ * that the FFT lengths are the whole library's; fft == 0 makes no FFT plans (enough for
+ * npsw_analyse_table_scan). npsw_analyser_new(lib) = npsw_analyser_new_part(lib,
+ * npsw_analyser_max_mz(lib), 1). */
+npsw_analyser *npsw_analyser_new_part(const npsw_lib *lib, uint32_t whole_max_mz, int fft,
+                                      npsw_err *err);
+
+#define NPSW_ANALYSE_TABLE_KEEP 10 /* table-shift pairs scored exactly per query */
+
+/* A table-shift pair (docs/analogues.md, "Table shifts"): a library spectrum (index in the
+ * analyser's library) whose fragments line up with the query's shifted by `shift` Da. */
+typedef struct npsw_table_pair {
+    uint64_t index;
+    int shift;
+    double score;
+} npsw_table_pair;
+
+/* a comes before b: higher score, then lower library index */
+int npsw_table_pair_before(const npsw_table_pair *a, const npsw_table_pair *b);
+/* The table scan of npsw_analyse_decide: the best NPSW_ANALYSE_TABLE_KEEP pairs (at most one
+ * per spectrum, in npsw_table_pair_before order) into best; returns how many (0 for queries
+ * with a precursor, accurate-mass libraries, empty queries). */
+int npsw_analyse_table_scan(const npsw_analyser *an, npsw_analyse_scratch *s,
+                            const npsw_spectrum *q, const npsw_analyse_opts *o,
+                            int (*exclude)(uint64_t index, void *xu), void *xu,
+                            npsw_table_pair *best);
+/* npsw_analyse_decide with the table scan's result given (indices in an's library):
+ * npsw_analyse_decide = npsw_analyse_table_scan + this. */
+void npsw_analyse_decide_table(const npsw_analyser *an, npsw_analyse_scratch *s,
+                               const npsw_spectrum *q, const npsw_analyse_opts *o,
+                               int (*exclude)(uint64_t index, void *xu), void *xu,
+                               const npsw_table_pair *table, int n_table, npsw_analysis *a);
+
 /* ---- calibration (core/src/calibration.c, fitted by bench/analogue_calibrate.py) ----------- */
 
 /* The features the calibrated models use, for the evaluation and for tests. */

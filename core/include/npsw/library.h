@@ -138,6 +138,23 @@ int npsw_lib_get_spectrum(const npsw_lib *lib, uint64_t i, npsw_spectrum *out) N
  * the file (for which weights, mapped or read), or built in memory at each search. */
 void npsw_lib_search_index_describe(const npsw_lib *lib, char *buf, size_t size);
 
+/* ---- part of a library ------------------------------------------------------------------
+ * A library may hold only some of a library file's spectra (npsw_lib_open_shard and
+ * npsw_lib_open_part in npsw/libfile.h): one contiguous range for one rank of a distributed
+ * search (tools/mpi, docs/mpi.md), or a list of spectra such as the hits of a merged search.
+ * A part keeps the file's order, and each of its spectra knows its index in the whole library;
+ * every other function takes and returns the part's own (local) indices, 0..npsw_lib_size-1.
+ * Its info (name, version, content SHA-256, cleaning, provenance, lineage) is the whole
+ * library's. A part cannot be written, verified or extended (NPSW_EINVAL): its content is not
+ * the content its checksum describes. For a whole library, whole and local indices coincide. */
+int npsw_lib_is_part(const npsw_lib *lib);
+/* Spectra in the whole library (npsw_lib_size for a whole library). */
+uint64_t npsw_lib_whole_size(const npsw_lib *lib);
+/* Whole-library index of local spectrum i. */
+uint64_t npsw_lib_whole_index(const npsw_lib *lib, uint64_t i);
+/* Local index of whole-library index w, or UINT64_MAX when this part does not hold it. */
+uint64_t npsw_lib_local_index(const npsw_lib *lib, uint64_t w);
+
 /* Recompute the content SHA-256 (docs/format.md) into hex. */
 void npsw_lib_content_sha256(const npsw_lib *lib, char hex[65]);
 

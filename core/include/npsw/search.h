@@ -49,6 +49,11 @@ typedef struct npsw_search_stats {
     uint64_t n_scored;       /* of those, fully scored after pruning */
 } npsw_search_stats;
 
+/* The ranking of hits: a comes before b when its score is higher, or equal with a lower library
+ * index. The search returns the first k library spectra in this order; hit lists of disjoint
+ * parts of a library, merged in this order, give the whole library's (tools/mpi). */
+int npsw_hit_before(const npsw_hit *a, const npsw_hit *b);
+
 /* Search nq cleaned queries. hits has room for nq * o->k entries; hits of query q are
  * hits[q*k .. q*k + nhits[q]). stats may be NULL. */
 int npsw_search(const npsw_lib *lib, const npsw_spectrum *queries, size_t nq,
