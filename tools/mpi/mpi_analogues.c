@@ -26,16 +26,16 @@ static int hit_before(const void *a, const void *b) { return npsw_hit_before(a, 
 static int cand_before(const void *a, const void *b) { return npsw_analogue_hit_before(a, b); }
 static int pair_before(const void *a, const void *b) { return npsw_table_pair_before(a, b); }
 
-/* The identity search of a batch of nb queries on the shard, with whole-library indices. */
-static int stage_identity(const npsw_lib *shard, const npsw_spectrum *qs, size_t nb,
-                          const npsw_analyse_opts *o, npsw_hit *h, uint32_t *nh, npsw_err *err)
+/* The identity search of a batch of nb queries on the shard (six: its prepared search, NULL for
+ * an empty shard), with whole-library indices. */
+static int stage_identity(const npsw_lib *shard, const npsw_search_index *six,
+                          const npsw_spectrum *qs, size_t nb, const npsw_analyse_opts *o,
+                          npsw_hit *h, uint32_t *nh, npsw_err *err)
 {
     memset(nh, 0, nb * sizeof *nh);
-    if (npsw_lib_size(shard) == 0) return 0; /* an empty shard lists nothing */
-    npsw_search_opts so;
-    npsw_analogue_opts ao;
-    npsw_analyse_stage_opts(o, &so, &ao);
-    int rc = npsw_search(shard, qs, nb, &so, h, nh, NULL, err);
+    if (!six) return 0; /* an empty shard lists nothing */
+    int rc = npsw_search_with(six, qs, nb, o->threads, o->search.progress, o->search.progress_user,
+                              h, nh, NULL, err);
     if (rc < 0) return rc;
     for (size_t i = 0; i < nb; i++)
         for (uint32_t j = 0; j < nh[i]; j++)
@@ -136,6 +136,7 @@ int mpi_analogues(dist *d, int argc, char **argv)
     npsw_lib *shard = NULL, *part = NULL;
     npsw_analyser *an = NULL;
     npsw_analogue_index *ix = NULL;
+    npsw_search_index *six = NULL; /* the identity search, pass 1 */
     npsw_analyse_scratch **sc = NULL;
     int nsc = 0;
     cli_inputs in;
@@ -187,12 +188,19 @@ int mpi_analogues(dist *d, int argc, char **argv)
     dist_progress dp = {&pr, 0, nq};
     ao.search.progress = pr.on ? dist_progress_cb : NULL;
     ao.search.progress_user = &dp;
-    /* pass 1: the identity search, batch by batch */
+    /* pass 1: the identity search, batch by batch, with its index tables made once */
+    if (shard_n > 0) {
+        npsw_search_opts so0;
+        npsw_analogue_opts ao0;
+        npsw_analyse_stage_opts(&ao, &so0, &ao0);
+        if (!(six = npsw_search_index_new(shard, &so0, &e))) rc = cli_exit_code(e.code);
+    }
+    if ((rc = dist_agree_err(d, rc, &e, "to prepare its shard")) != EXIT_OK) goto done;
     for (size_t q0 = 0; q0 < nq; q0 += batch) {
         size_t nb = nq - q0 < batch ? nq - q0 : batch;
         dp.base = q0;
         double ta = dist_now();
-        int src = stage_identity(shard, in.spectra.v + q0, nb, &ao, lh, lnh, &e);
+        int src = stage_identity(shard, six, in.spectra.v + q0, nb, &ao, lh, lnh, &e);
         if ((rc = dist_agree_err(d, src < 0 ? cli_exit_code(src) : EXIT_OK, &e,
                                  "to search its shard")))
             goto done;
@@ -208,7 +216,9 @@ int mpi_analogues(dist *d, int argc, char **argv)
         d->t[DIST_T_GATHER] += dist_now() - tb;
     }
     /* pass 2: the hybrid index (built once, after the identity search's index is gone: the two
-     * never take memory together, as in npsw_analyse) and the table scan's buffers */
+     * never take memory together) and the table scan's buffers */
+    npsw_search_index_free(six);
+    six = NULL;
     t1 = dist_now();
     if (npsw_lib_size(shard) > 0) {
         npsw_search_opts so0;
@@ -309,6 +319,7 @@ int mpi_analogues(dist *d, int argc, char **argv)
     rc = dist_agree(d, rc, "to write the output");
     if (rc == EXIT_OK) dist_stats(d, shard_n);
 done:
+    npsw_search_index_free(six);
     for (int i = 0; i < nsc && sc; i++) npsw_analyse_scratch_free(sc[i]);
     free(sc);
     npsw_analogue_index_free(ix);

@@ -22,6 +22,7 @@ int mpi_search(dist *d, int argc, char **argv)
     if (rc >= 0) return rc; /* every rank parsed the same arguments: no need to agree */
     npsw_search_opts so = x.so;
     npsw_lib *shard = NULL, *part = NULL;
+    npsw_search_index *six = NULL;
     cli_inputs in;
     memset(&in, 0, sizeof in);
     npsw_hit *hits = NULL, *loc = NULL;
@@ -56,15 +57,23 @@ int mpi_search(dist *d, int argc, char **argv)
     so.progress_user = &dp;
     npsw_err e;
     npsw_err_clear(&e);
+    /* the search's index tables, made once for all batches (a batch of npsw_search would
+     * make them again each time) */
+    int prc = 0;
+    if (!x.brute && shard_n > 0 && !(six = npsw_search_index_new(shard, &so, &e))) prc = e.code;
+    if ((rc = dist_agree_err(d, prc < 0 ? cli_exit_code(prc) : EXIT_OK, &e,
+                             "to prepare its shard")))
+        goto done;
     for (size_t q0 = 0; q0 < nq; q0 += batch) {
         size_t nb = nq - q0 < batch ? nq - q0 : batch;
         dp.base = q0;
         int src = 0;
         double ta = dist_now();
         memset(nloc, 0, nb * sizeof *nloc);
-        if (npsw_lib_size(shard) > 0) /* an empty shard has no hits */
+        if (shard_n > 0) /* an empty shard has no hits */
             src = x.brute ? npsw_search_brute(shard, in.spectra.v + q0, nb, &so, 0, loc, nloc, &e)
-                          : npsw_search(shard, in.spectra.v + q0, nb, &so, loc, nloc, NULL, &e);
+                          : npsw_search_with(six, in.spectra.v + q0, nb, so.threads, so.progress,
+                                             so.progress_user, loc, nloc, NULL, &e);
         if ((rc = dist_agree_err(d, src < 0 ? cli_exit_code(src) : EXIT_OK, &e,
                                  "to search its shard")))
             goto done;
@@ -95,6 +104,8 @@ int mpi_search(dist *d, int argc, char **argv)
             for (size_t i = 0; i < nq; i++)
                 for (uint32_t j = 0; j < nhits[i]; j++) ids[n++] = hits[i * k + j].index;
             n = dist_unique(ids, n);
+            npsw_search_index_free(six);
+            six = NULL;
             npsw_lib_free(shard); /* its memory is better used for the part */
             shard = NULL;
             double tp = dist_now();
@@ -123,6 +134,7 @@ done:
     free(nloc);
     cli_inputs_free(&in);
     npsw_lib_free(part);
+    npsw_search_index_free(six);
     npsw_lib_free(shard);
     return rc;
 }
