@@ -577,12 +577,18 @@ void npsw_lib_search_index_describe(const npsw_lib *lib, char *buf, size_t size)
     else if (!x->present)
         snprintf(buf, size, "none stored: built in memory at each match-factor or cosine search "
                             "(rebuild the library from its sources with this npswatch to store one)");
-    else
+    else if (!lib->part)
         snprintf(buf, size,
                  "stored for weights I^%g m^%g, peaks above %g counted (%u dense m/z bins, "
                  "%llu other postings), %s",
                  x->int_power, x->mz_power, x->threshold, x->nd, (unsigned long long)x->nxp,
                  x->map && !x->owned ? "used in place (memory-mapped)" : "read into memory");
+    else /* a shard: a view of the file's index (libfile.c, read_mf_index) */
+        snprintf(buf, size,
+                 "the file's, stored for weights I^%g m^%g, peaks above %g counted, used in "
+                 "place (memory-mapped) for this part's spectra %llu-%llu of %llu",
+                 x->int_power, x->mz_power, x->threshold, (unsigned long long)x->base,
+                 (unsigned long long)(x->base + lib->n - 1), (unsigned long long)x->n);
 }
 
 /* ---- nominal inverted index ------------------------------------------------------------ */

@@ -31,7 +31,11 @@ typedef struct npsw_nominal_index {
 typedef struct npsw_mf_index {
     int present;
     double int_power, mz_power, threshold; /* the weights and threshold it was made for */
-    uint64_t n;                            /* library spectra */
+    uint64_t n;                            /* spectra of the library file it was made for */
+    /* a part of that library (one range of its spectra, npsw_lib_open_shard) uses the whole
+     * file's index in place: its spectrum i is the index's spectrum base + i, its peak j the
+     * index's peak gbase + j (both 0 for a whole library) */
+    uint64_t base, gbase;
     uint32_t max_mz, nd, nblk;             /* nominal bins - 1, dense bins, blocks */
     uint64_t nxp;                          /* scalar postings */
     uint32_t *dense_of;                    /* max_mz + 1 */
@@ -90,9 +94,11 @@ typedef struct npsw_mf_array {
 } npsw_mf_array;
 void npsw_mf_index_arrays(npsw_mf_index *ix, npsw_mf_array out[NPSW_MF_NARRAYS]);
 void npsw_mf_index_free(npsw_mf_index *ix);
-/* Cheap structural checks of a loaded index (ranges and orders of the small arrays; the kernels
- * stay within bounds whatever the large arrays hold). 0 or NPSW_EFORMAT with *what set. */
-int npsw_mf_index_check_shape(const npsw_lib *lib, const npsw_mf_index *ix, const char **what);
+/* Cheap structural checks of a loaded index made for a library file of n spectra whose nominal
+ * index ends at max_mz (ranges and orders of the small arrays; the kernels stay within bounds
+ * whatever the large arrays hold). 0 or NPSW_EFORMAT with *what set. */
+int npsw_mf_index_check_shape(const npsw_mf_index *ix, uint64_t n, uint32_t max_mz,
+                              const char **what);
 /* Rebuild the stored index and compare it byte for byte ('info --verify'). */
 int npsw_lib_check_mf_index(const npsw_lib *lib, npsw_err *err);
 

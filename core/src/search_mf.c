@@ -77,7 +77,13 @@ struct npsw_mfx {
     const npsw_lib *lib;
     npsw_score_kind kind;
     double a, b, thr;
-    uint64_t n;           /* library spectra = lanes per dense bin */
+    uint64_t n;           /* library spectra */
+    /* where they are in the index: a part of a library file (npsw_lib_open_shard) searches with
+     * the whole file's stored index, its spectrum s being the index's base + s and its peak g
+     * the index's gbase + g; stride = lanes per dense bin (the whole file's spectra); blocks
+     * blk0 .. blk1 - 1 hold them (for a whole library: 0, 0, n, 0 .. nblk) */
+    uint64_t base, gbase, stride;
+    uint32_t blk0, blk1;
     uint32_t max_mz;
     uint32_t nd;          /* dense bins */
     uint32_t *dense_of;   /* per nominal m/z: its dense bin or UINT32_MAX */
@@ -332,8 +338,13 @@ static void borrow(npsw_mfx *x, const npsw_mf_index *s)
     x->xp_start = s->xp_start;
     x->xp = s->xp;
     x->xp_blk = s->xp_blk;
-    x->lnorm = s->lnorm;
-    x->llo = s->llo;
+    x->base = s->base;
+    x->gbase = s->gbase;
+    x->stride = s->n;
+    x->lnorm = s->lnorm + s->base;
+    x->llo = s->llo + s->base;
+    x->blk0 = (uint32_t)(s->base / MFX_BLOCK);
+    x->blk1 = x->n ? (uint32_t)((s->base + x->n - 1) / MFX_BLOCK + 1) : x->blk0;
 }
 
 int npsw_mfx_new(const npsw_lib *lib, const npsw_search_opts *o, npsw_mfx **out)
@@ -344,9 +355,10 @@ int npsw_mfx_new(const npsw_lib *lib, const npsw_search_opts *o, npsw_mfx **out)
     /* cosine counts every peak: a threshold below any intensity */
     const double thr = o->score == NPSW_SCORE_COSINE ? -1 : o->params.ignore_at_or_below;
     const npsw_mf_index *st = &lib->mfi;
+    const int fits = lib->part ? st->base + lib->n <= st->n && lib->idx.max_mz <= st->max_mz
+                               : st->n == lib->n && st->max_mz == lib->idx.max_mz;
     const int stored = st->present && st->int_power == a && st->mz_power == b &&
-                       st->threshold == thr && st->n == lib->n && st->max_mz == lib->idx.max_mz &&
-                       !getenv("NPSW_NO_STORED_INDEX");
+                       st->threshold == thr && fits && !getenv("NPSW_NO_STORED_INDEX");
     if (!stored) /* (a stored index exists only for libraries that pass this) */
         for (uint64_t k = 0; k < lib->n_peaks; k++)
             if (!safe_peak(lib->in[k], lib->mz[k], a, b)) return 1;
@@ -360,6 +372,7 @@ int npsw_mfx_new(const npsw_lib *lib, const npsw_search_opts *o, npsw_mfx **out)
     x->b = b;
     x->thr = thr;
     x->n = n;
+    x->stride = n;
     if (stored) {
         borrow(x, st);
         *out = x;
@@ -439,6 +452,7 @@ int npsw_mfx_new(const npsw_lib *lib, const npsw_search_opts *o, npsw_mfx **out)
     }
     free(cur);
     x->nblk = (uint32_t)((n + MFX_BLOCK - 1) / MFX_BLOCK);
+    x->blk1 = x->nblk;
     x->xp_blk = malloc((size_t)nb * (x->nblk + 1) * sizeof *x->xp_blk);
     if (!x->xp_blk) goto nomem;
     for (uint32_t m = 0; m < nb; m++) {
@@ -512,20 +526,24 @@ int npsw_mf_index_build(const npsw_lib *lib, npsw_mf_index *out)
     npsw_mfx *x;
     int rc = npsw_mfx_new(&tmp, &o, &x);
     if (rc) return rc;
-    *out = (npsw_mf_index){1,        x->a,      x->b,       x->thr,  x->n,      x->max_mz,
-                           x->nd,    x->nblk,   x->nxp,     x->dense_of, x->wl, x->lam,
-                           x->lam_a, x->lam_a2, x->code,    x->dpa,  x->dpa2,   x->xp_start,
-                           x->xp,    x->xp_blk, x->lnorm,   x->llo,  NULL,      0,
-                           (1u << NPSW_MF_NARRAYS) - 1};
+    *out = (npsw_mf_index){.present = 1,       .int_power = x->a, .mz_power = x->b,
+                           .threshold = x->thr, .n = x->n,         .max_mz = x->max_mz,
+                           .nd = x->nd,         .nblk = x->nblk,   .nxp = x->nxp,
+                           .dense_of = x->dense_of, .wl = x->wl,   .lam = x->lam,
+                           .lam_a = x->lam_a,   .lam_a2 = x->lam_a2, .code = x->code,
+                           .dpa = x->dpa,       .dpa2 = x->dpa2,   .xp_start = x->xp_start,
+                           .xp = x->xp,         .xp_blk = x->xp_blk, .lnorm = x->lnorm,
+                           .llo = x->llo,       .owned = (1u << NPSW_MF_NARRAYS) - 1};
     free(x); /* the arrays now belong to out */
     return 0;
 }
 
-int npsw_mf_index_check_shape(const npsw_lib *lib, const npsw_mf_index *ix, const char **what)
+int npsw_mf_index_check_shape(const npsw_mf_index *ix, uint64_t n, uint32_t max_mz,
+                              const char **what)
 {
     const uint32_t nb = ix->max_mz + 1;
-    if (ix->n != lib->n || ix->max_mz != lib->idx.max_mz ||
-        ix->nblk != (uint32_t)((lib->n + MFX_BLOCK - 1) / MFX_BLOCK) || ix->nd > nb) {
+    if (ix->n != n || ix->max_mz != max_mz ||
+        ix->nblk != (uint32_t)((n + MFX_BLOCK - 1) / MFX_BLOCK) || ix->nd > nb) {
         *what = "sizes that do not fit the library";
         return NPSW_EFORMAT;
     }
@@ -641,11 +659,12 @@ static double mf_ratio_uncounted(const npsw_mfx *x, const xpost *p, double m, in
     if (p->pa < pq || !(p->fl & XP_UNCOUNTED_MANY)) return 0;
     (void)m;
     const npsw_lib *lib = x->lib;
-    uint64_t lo = lib->offsets[p->s], g = p->g;
-    if (g >= lib->n_peaks) return 0; /* a damaged stored index */
+    uint64_t s = p->s - x->base, g0 = p->g - x->gbase;
+    if (s >= lib->n || g0 >= lib->n_peaks) return 0; /* a damaged stored index */
+    uint64_t lo = lib->offsets[s], g = g0;
     while (g-- > lo && lib->mz[g] > pq) {}
     if (g + 1 > lo && lib->mz[g] == pq)
-        return kap * sqrt((double)lib->in[g]) / sqrt((double)lib->in[p->g]);
+        return kap * sqrt((double)lib->in[g]) / sqrt((double)lib->in[g0]);
     return 0;
 }
 
@@ -655,9 +674,10 @@ static double rmf_ratio_slow(const npsw_mfx *x, const qslot *w, const npsw_peaks
                              const xpost *p, uint32_t i)
 {
     const npsw_lib *lib = x->lib;
-    uint64_t lo = lib->offsets[p->s], g = p->g;
-    if (g >= lib->n_peaks) return 0; /* a damaged stored index */
-    double rl_m = sqrt((double)lib->in[p->g]);
+    uint64_t s = p->s - x->base, g = p->g - x->gbase;
+    if (s >= lib->n || g >= lib->n_peaks) return 0; /* a damaged stored index */
+    uint64_t lo = lib->offsets[s];
+    double rl_m = sqrt((double)lib->in[g]);
     while (g-- > lo) {
         int32_t at = (int32_t)lib->mz[g];
         int32_t j = at >= 0 && (uint32_t)at <= x->max_mz ? w->qat[at] : -1;
@@ -818,7 +838,7 @@ static void add_peak(const npsw_mfx *x, npsw_mfx_work *w, const qevent *e, uint6
             tabc[d] = (float)(j >= 0 && q->in[j] > thr ? v : 0);
         }
         int dq = pq < 0 ? 255 : ((int)bin - pq > MAX_DIST ? MAX_DIST + 1 : (int)bin - pq);
-        size_t at = (size_t)dn * x->n + b0;
+        size_t at = (size_t)dn * x->stride + x->base + b0;
         dense_args g = {bn, x->wl + at, x->lam + at, x->lam_a + at, x->lam_a2 + at, x->code + at,
                         x->dpa + at, x->dpa2 + at, tab, tabc, (float)wq, (float)xuu_add,
                         (float)kap, (float)m, qc, dq, rmf, simple, cosine, acc, srm, sm, xll, xuu, nuu, n2,
@@ -829,8 +849,11 @@ static void add_peak(const npsw_mfx *x, npsw_mfx_work *w, const qevent *e, uint6
     const uint64_t *row = x->xp_blk + (size_t)bin * (x->nblk + 1);
     for (uint64_t k = row[blk]; k < row[blk + 1]; k++) {
         const xpost *p = &x->xp[k];
-        const uint32_t t = (uint32_t)(p->s - b0);
-        if (t >= bn) continue; /* never in an index this file made; guards a damaged stored one */
+        /* spectra of the block outside this library (a part's first and last blocks), or, in a
+         * damaged stored index, anywhere else */
+        const uint64_t t64 = (uint64_t)p->s - (x->base + b0);
+        if (t64 >= bn) continue;
+        const uint32_t t = (uint32_t)t64;
         nm[t] += 1;
         if (cosine) {
             acc[t] += (float)(wq * p->w);
@@ -935,9 +958,12 @@ int npsw_mfx_batch(const npsw_mfx *x, npsw_mfx_work *w, const npsw_peaks *qs, ui
     }
     /* bin by bin, so that a dense bin's lanes are read once for all queries with a peak there */
     qsort(w->ev, ne, sizeof *w->ev, ev_cmp);
-    for (uint32_t blk = 0; blk < x->nblk; blk++) {
-        const uint64_t b0 = (uint64_t)blk * MFX_BLOCK;
-        const uint32_t bn = (uint32_t)(x->n - b0 < MFX_BLOCK ? x->n - b0 : MFX_BLOCK);
+    for (uint32_t blk = x->blk0; blk < x->blk1; blk++) {
+        /* the block's spectra that are this library's: local [b0, b0 + bn) */
+        const uint64_t w0 = (uint64_t)blk * MFX_BLOCK, w1 = w0 + MFX_BLOCK;
+        const uint64_t b0 = w0 > x->base ? w0 - x->base : 0;
+        const uint64_t e0 = w1 - x->base < x->n ? w1 - x->base : x->n;
+        const uint32_t bn = (uint32_t)(e0 - b0);
         for (uint32_t k = 0; k < ne; k++) add_peak(x, w, &w->ev[k], b0, bn, blk, level);
         /* values; reset the sums */
         for (uint32_t j = 0; j < nq; j++) {

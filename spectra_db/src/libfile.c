@@ -754,9 +754,10 @@ static void read_index(reader *r, npsw_lib *lib)
 
 /* A dataset of /index/mf in place in the file mapping when it is stored contiguously with the
  * native type and suitably aligned (the common case: the writer aligns large datasets), else
- * read into memory. Returns the pointer (NULL and r->rc set on failure); *owned says which. */
+ * read into memory, or with map_only not at all (NULL, r->rc unchanged). Returns the pointer
+ * (NULL and r->rc set on failure); *owned says whether it was read. */
 static void *map_or_read(reader *r, const char *name, const npsw_mf_array *a, const char *map,
-                         size_t map_len, int *owned)
+                         size_t map_len, int map_only, int *owned)
 {
     *owned = 0;
     if (r->rc) return NULL;
@@ -784,18 +785,41 @@ static void *map_or_read(reader *r, const char *name, const npsw_mf_array *a, co
     if (off != HADDR_UNDEF && off % 8 == 0 && off <= map_len && /* 8: also the postings' records */
         a->count * a->elsize <= map_len - off)
         return (void *)(map + off);
+    if (map_only) return NULL;
     *owned = 1;
     return read_dataset(r, name, mf_h5type(a->type), a->elsize, a->count);
 }
 
 /* /index/mf (format 1.3). A file without it (older minor versions), or with a layout this
  * npswatch does not know, searches with an index built in memory at each search; one made for
- * other content is refused like /index/nominal. */
-static void read_mf_index(reader *r, npsw_lib *lib)
+ * other content is refused like /index/nominal.
+ * A shard (a part that is one range of the file's spectra, whose first peak is the file's peak
+ * gbase) searches with the whole file's index in place, as a view of its spectra
+ * (npsw_mf_index.base, .gbase): only when every dataset can be used in the file mapping, since
+ * a shard must not read the whole library's index into memory; otherwise its search builds
+ * the shard's own. */
+static void read_mf_index(reader *r, npsw_lib *lib, uint64_t gbase)
 {
+    const int view = lib->part;
     if (r->rc || !lib->info.clean.nominal || !lib->idx.bin_start ||
+        (view && (lib->whole_idx || getenv("NPSW_NO_MMAP"))) ||
         H5Lexists(r->file, "/index/mf", H5P_DEFAULT) <= 0)
         return;
+    /* the file's sizes: its spectra, and its nominal index's m/z range (bin_start has one entry
+     * per nominal m/z 0..max_mz, and one more) */
+    uint64_t whole_n = lib->n;
+    uint32_t whole_max = lib->idx.max_mz;
+    if (view) {
+        uint64_t len = dataset_length(r, "/index/nominal/bin_start");
+        if (r->rc) return;
+        if (len < 2 || len - 2 > NPSW_NOMINAL_MAX_MZ + 1) {
+            rfail(r, NPSW_EFORMAT, "/index/nominal/bin_start", "implausible size of %s",
+                  "/index/nominal/bin_start");
+            return;
+        }
+        whole_n = lib->whole_n;
+        whole_max = (uint32_t)(len - 2);
+    }
     hid_t g = H5Gopen2(r->file, "/index/mf", H5P_DEFAULT);
     if (g < 0) {
         rfail(r, NPSW_EFORMAT, "/index/mf", "cannot open %s", "/index/mf");
@@ -826,8 +850,8 @@ static void read_mf_index(reader *r, npsw_lib *lib)
               "the search index was made for other content (%s); rebuild the library", sha);
         return;
     }
-    if (ix->n != lib->n || ix->max_mz != lib->idx.max_mz || ix->nd > ix->max_mz + 1 ||
-        ix->nxp > ((uint64_t)1 << 40)) {
+    if (ix->n != whole_n || ix->max_mz != whole_max || ix->nd > ix->max_mz + 1 ||
+        ix->nxp > ((uint64_t)1 << 40) || lib->idx.max_mz > whole_max) {
         rfail(r, NPSW_EFORMAT, "/index/mf", "index sizes do not fit the library (%s)", "/index/mf");
         return;
     }
@@ -853,12 +877,20 @@ static void read_mf_index(reader *r, npsw_lib *lib)
         char name[64];
         int owned;
         snprintf(name, sizeof name, "/index/mf/%s", a[i].name);
-        *a[i].ptr = map_or_read(r, name, &a[i], map, map_len, &owned);
+        *a[i].ptr = map_or_read(r, name, &a[i], map, map_len, view, &owned);
         if (owned) ix->owned |= 1u << i;
+        if (!*a[i].ptr && !r->rc && a[i].count) { /* a view that cannot be mapped: none */
+            npsw_mf_index_free(ix);
+            return;
+        }
     }
     ix->present = 1; /* (freed with the library, whatever happens below) */
+    if (view) {
+        ix->base = lib->whole_first;
+        ix->gbase = gbase;
+    }
     const char *what = NULL;
-    if (!r->rc && npsw_mf_index_check_shape(lib, ix, &what) != 0)
+    if (!r->rc && npsw_mf_index_check_shape(ix, whole_n, whole_max, &what) != 0)
         rfail(r, NPSW_EFORMAT, "/index/mf", "inconsistent search index (%s)", what);
 }
 
@@ -983,7 +1015,7 @@ npsw_lib *npsw_lib_open(const char *path, npsw_err *err)
         read_provenance(&r, info);
         read_lineage(&r, info, n);
         read_index(&r, lib);
-        read_mf_index(&r, lib);
+        read_mf_index(&r, lib, 0);
     }
     return finish_open(&r, lib, &q);
 }
@@ -1127,6 +1159,7 @@ static npsw_lib *open_runs(const char *path, const run *runs, size_t nruns, uint
     }
     read_run_offsets(&r, "/spectra/offsets", n, np, runs, nruns, lib->offsets, prun);
     if (r.rc) goto out;
+    const uint64_t gbase = nruns ? prun[0].first : 0; /* the file's index of the first peak */
     uint64_t mp = lib->offsets[m];
     lib->n_peaks = mp;
     lib->mz = malloc((mp ? mp : 1) * sizeof *lib->mz);
@@ -1178,6 +1211,8 @@ static npsw_lib *open_runs(const char *path, const run *runs, size_t nruns, uint
     /* the stored index covers the whole library: the part's is rebuilt from its peaks */
     if (!r.rc && lib->info.clean.nominal && npsw_lib_build_index(lib) < 0)
         rfail(&r, NPSW_ENOMEM, "/index", "out of memory building %s", "the index");
+    /* a shard searches with the file's match-factor index in place */
+    read_mf_index(&r, lib, gbase);
 out:
     free(prun);
     free(own);

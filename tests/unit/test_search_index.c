@@ -6,7 +6,9 @@
  *  - scores whose weights differ from the stored ones (mf, rmf, cosine) build their own;
  *  - files without it (format 1.2) or with an unknown layout search the same, and say so;
  *  - an index made for other content is refused, an inconsistent one is refused when opening,
- *    and damaged large arrays never crash a search and are found by npsw_lib_verify.
+ *    and damaged large arrays never crash a search and are found by npsw_lib_verify;
+ *  - shards (npsw_lib_open_shard, ranges that start and end inside the search's blocks) search
+ *    with the whole file's index in place and give the shard's brute-force hits.
  * All spectra are SYNTHETIC, made here from a fixed seed. */
 #include <hdf5.h>
 #include <setjmp.h>
@@ -57,6 +59,17 @@ static void synth(npsw_spectrum *s, uint32_t family)
     uint32_t extra = 10 + rnd(40);
     for (uint32_t i = 0; i < extra; i++)
         assert_int_equal(npsw_spectrum_push(s, 30 + rnd(470), (float)(rnd(5) ? rnd(300) : 1)), 0);
+    /* in some: a counted peak, three at the threshold, a counted one (the match-factor ratio of
+     * the last pair then walks back through the library's peaks when the query's previous
+     * counted peak is one of the three: mf_ratio_uncounted) */
+    if (rnd(3) == 0) {
+        static const float run[][2] = {{500, 600}, {510, 1}, {512, 1}, {515, 1}, {520, 500}};
+        static const float qrun[][2] = {{512, 400}, {520, 500}};
+        const float(*r)[2] = rnd(2) ? run : qrun;
+        size_t nr = r == run ? 5 : 2;
+        for (size_t i = 0; i < nr; i++)
+            assert_int_equal(npsw_spectrum_push(s, r[i][0], r[i][1]), 0);
+    }
 }
 
 static int setup(void **state)
@@ -301,6 +314,57 @@ static void test_damaged_arrays(void **state)
     assert_int_equal(npsw_lib_verify(lib, &e), NPSW_ECHECKSUM);
     assert_non_null(strstr(e.msg, "search index"));
     npsw_lib_free(lib);
+    for (uint32_t sh = 0; sh < 3; sh++) { /* shards, through the view: no crash either */
+        lib = npsw_lib_open_shard(p, sh, 3, &e);
+        assert_non_null(lib);
+        assert_true(lib->mfi.present);
+        search(lib, NPSW_SCORE_WMF, 0, &got);
+        npsw_lib_free(lib);
+    }
+}
+
+/* Shards of the file search through a view of the file's stored index (their spectra start and
+ * end inside its blocks of 2048) and find what the brute force finds on the shard, as do the
+ * shard's own index (NPSW_NO_STORED_INDEX) and, with the file read instead of mapped, a shard
+ * that has no view. */
+static void test_shards_use_the_stored_index(void **state)
+{
+    (void)state;
+    npsw_err e;
+    result brute, stored, built;
+    for (uint32_t ns = 1; ns <= 5; ns++)
+        for (uint32_t sh = 0; sh < ns; sh++) {
+            npsw_lib *p = npsw_lib_open_shard(path, sh, ns, &e);
+            assert_non_null(p);
+            assert_true(p->mfi.present);
+            assert_non_null(p->mfi.map);
+            assert_int_equal(p->mfi.owned, 0);
+            assert_int_equal(p->mfi.base, npsw_lib_whole_index(p, 0));
+            assert_int_equal(p->mfi.n, NLIB);
+            char d[300];
+            npsw_lib_search_index_describe(p, d, sizeof d);
+            assert_non_null(strstr(d, "memory-mapped"));
+            search(p, NPSW_SCORE_WMF, 1, &brute);
+            search(p, NPSW_SCORE_WMF, 0, &stored);
+            setenv("NPSW_NO_STORED_INDEX", "1", 1);
+            search(p, NPSW_SCORE_WMF, 0, &built);
+            unsetenv("NPSW_NO_STORED_INDEX");
+            assert_same(&stored, &brute);
+            assert_same(&built, &brute);
+            search(p, NPSW_SCORE_MF, 1, &brute); /* other weights: the shard's own index */
+            search(p, NPSW_SCORE_MF, 0, &stored);
+            assert_same(&stored, &brute);
+            npsw_lib_free(p);
+        }
+    setenv("NPSW_NO_MMAP", "1", 1);
+    npsw_lib *p = npsw_lib_open_shard(path, 1, 3, &e);
+    unsetenv("NPSW_NO_MMAP");
+    assert_non_null(p);
+    assert_false(p->mfi.present); /* a shard never reads the whole index into memory */
+    search(p, NPSW_SCORE_WMF, 1, &brute);
+    search(p, NPSW_SCORE_WMF, 0, &stored);
+    assert_same(&stored, &brute);
+    npsw_lib_free(p);
 }
 
 int main(void)
@@ -312,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_other_content_refused),
         cmocka_unit_test(test_inconsistent_refused),
         cmocka_unit_test(test_damaged_arrays),
+        cmocka_unit_test(test_shards_use_the_stored_index),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
