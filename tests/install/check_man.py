@@ -145,6 +145,8 @@ def main():
     problems = []
     sections, reading = cli_md_sections(os.path.join(src, "docs", "cli.md"))
     mpi_md = open(os.path.join(src, "docs", "mpi.md"), encoding="utf-8").read()
+    # what the options are checked against: docs/cli.md, docs/mpi.md, and npswatch's own options
+    # (those npswatch-mpi's commands share are documented with the npswatch command)
     docs = (sections, reading, mpi_md, npswatch)
     pages, checked = check_program("npswatch", npswatch,
                                    os.path.join(src, "tools", "cli", "main.c"), 2, man1, docs,
