@@ -66,7 +66,9 @@ install(FILES ${CMAKE_BINARY_DIR}/npswatchConfig.cmake ${CMAKE_BINARY_DIR}/npswa
 
 # ---- man pages ---------------------------------------------------------------------------------
 # npswatch(1) and npswatch-CMD(1) for every command of the dispatcher, generated from the built
-# CLI's --help texts (the maintained source) by tools/man/gen_man.py.
+# CLI's --help texts (the maintained source) by tools/man/gen_man.py; likewise npswatch-mpi(1)
+# and npswatch-mpi-CMD(1) when npswatch-mpi is built (MPI found; tools/ has defined the target
+# before this file is included).
 # The Debian python3 runs the generator and the Python tests (not another python3 on PATH).
 find_program(NPSW_PYTHON3 NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
 if(NOT NPSW_PYTHON3)
@@ -74,15 +76,21 @@ if(NOT NPSW_PYTHON3)
   set(NPSW_PYTHON3 ${Python3_EXECUTABLE})
 endif()
 set(NPSW_MAN_DIR ${CMAKE_BINARY_DIR}/man)
+set(NPSW_MAN_PROGRAMS npswatch)
+set(NPSW_MAN_ARGS --npswatch $<TARGET_FILE:npswatch>)
+if(TARGET npswatch-mpi)
+  list(APPEND NPSW_MAN_PROGRAMS npswatch-mpi)
+  list(APPEND NPSW_MAN_ARGS --npswatch-mpi $<TARGET_FILE:npswatch-mpi>)
+endif()
+list(JOIN NPSW_MAN_PROGRAMS " and " NPSW_MAN_FROM)
 add_custom_command(
   OUTPUT ${NPSW_MAN_DIR}/stamp
   COMMAND ${CMAKE_COMMAND} -E rm -rf ${NPSW_MAN_DIR}/man1
   COMMAND ${NPSW_PYTHON3} ${PROJECT_SOURCE_DIR}/tools/man/gen_man.py
-          --npswatch $<TARGET_FILE:npswatch> --version ${PROJECT_VERSION}
-          --out ${NPSW_MAN_DIR}/man1
+          ${NPSW_MAN_ARGS} --version ${PROJECT_VERSION} --out ${NPSW_MAN_DIR}/man1
   COMMAND ${CMAKE_COMMAND} -E touch ${NPSW_MAN_DIR}/stamp
-  DEPENDS npswatch ${PROJECT_SOURCE_DIR}/tools/man/gen_man.py
-  COMMENT "Generating the man pages from npswatch --help"
+  DEPENDS ${NPSW_MAN_PROGRAMS} ${PROJECT_SOURCE_DIR}/tools/man/gen_man.py
+  COMMENT "Generating the man pages from the --help of ${NPSW_MAN_FROM}"
   VERBATIM)
 add_custom_target(man ALL DEPENDS ${NPSW_MAN_DIR}/stamp)
 install(DIRECTORY ${NPSW_MAN_DIR}/man1 DESTINATION ${CMAKE_INSTALL_MANDIR})

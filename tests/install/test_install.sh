@@ -3,6 +3,7 @@
 # installed (docs/install.md):
 #   - the files are there: CLI, libnpsw.so.VERSION with its SONAME link and dev link, every public
 #     header and config.h, npsw.pc, the CMake package, a man page per command, the Python package;
+#     with WITH_MPI=1 (npswatch-mpi built) also npswatch-mpi and its man pages;
 #   - every installed header compiles on its own (-Wall -Wextra -Werror), so none needs a private
 #     header or another include first;
 #   - a tiny consumer program (tests/install/consumer) builds twice, via pkg-config and via
@@ -12,9 +13,9 @@
 #   - the installed Python package loads the installed libnpsw and finds the same best hits;
 #   - the installed tree still works after being moved (npsw.pc and the Python package find their
 #     files relative to themselves).
-# Arguments: BUILD_DIR SOURCE_DIR SCRATCH PYTHON3 [SANITIZER_FLAGS [ASAN_RUNTIME]]
+# Arguments: BUILD_DIR SOURCE_DIR SCRATCH PYTHON3 [SANITIZER_FLAGS [ASAN_RUNTIME [WITH_MPI]]]
 set -uo pipefail
-build=$1 src=$2 work=$3 py=$4 sanflags=${5:-} asanrt=${6:-}
+build=$1 src=$2 work=$3 py=$4 sanflags=${5:-} asanrt=${6:-} with_mpi=${7:-0}
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 rm -rf "$work" && mkdir -p "$work" || exit 1
@@ -30,6 +31,11 @@ libfile=$(find "$prefix" -name 'libnpsw.so.*.*.*' -type f | head -1)
 [ -n "$libfile" ] || { echo "FAIL: no libnpsw.so.MAJOR.MINOR.PATCH installed"; find "$prefix" | head -50; exit 1; }
 libdir=$(dirname "$libfile")
 [ -x "$prefix/bin/npswatch" ] || fail "bin/npswatch not installed"
+mpi_exe=()
+if [ "$with_mpi" = 1 ]; then
+  [ -x "$prefix/bin/npswatch-mpi" ] || fail "bin/npswatch-mpi not installed"
+  mpi_exe=("$prefix/bin/npswatch-mpi")
+fi
 [ -L "$libdir/libnpsw.so" ] || fail "the development link libnpsw.so is missing"
 [ ! -e "$libdir/libnpsw.a" ] || fail "the static libnpsw.a should not be installed"
 soname=$(objdump -p "$libfile" | awk '$1 == "SONAME" {print $2}')
@@ -48,7 +54,8 @@ pcdir=$libdir/pkgconfig
 pydir=$(find "$prefix" -type d -path '*dist-packages/npswatch' | head -1)
 [ -n "$pydir" ] && [ -f "$pydir/__init__.py" ] && [ -f "$pydir/_install.py" ] ||
   fail "the Python package npswatch (with _install.py) is not installed"
-if ! "$py" "$src/tests/install/check_man.py" "$src" "$prefix/bin/npswatch" "$prefix/share/man/man1" >man.out 2>&1; then
+if ! "$py" "$src/tests/install/check_man.py" "$src" "$prefix/bin/npswatch" "$prefix/share/man/man1" \
+     "${mpi_exe[@]}" >man.out 2>&1; then
   fail "installed man pages:"; cat man.out
 fi
 

@@ -1,13 +1,22 @@
 #!/usr/bin/env python3
-"""Generate the npswatch man pages from the built CLI's --help texts.
+"""Generate the npswatch man pages from the built programs' --help texts.
 
-    gen_man.py --npswatch BUILD/tools/npswatch --version 0.1.0 --out BUILD/man/man1
+    gen_man.py --npswatch BUILD/tools/npswatch [--npswatch-mpi BUILD/tools/npswatch-mpi]
+               --version 0.1.0 --out BUILD/man/man1
 
 Writes npswatch.1 (from `npswatch --help`: the command table of tools/cli/main.c) and
-npswatch-CMD.1 for every command listed there (from `npswatch CMD --help`). The --help texts are
-the maintained source, so a man page always says what the program says; a command without a
-usable --help text fails the generation (and the build). Layout of a --help text
-(docs/install.md, "Man pages"):
+npswatch-CMD.1 for every command listed there (from `npswatch CMD --help`); with --npswatch-mpi
+(built only when CMake finds MPI) likewise npswatch-mpi.1 (from `npswatch-mpi --help`: the
+command table of tools/mpi/main.c) and npswatch-mpi-CMD.1. The --help texts are the maintained
+source, so a man page always says what the program says; a command without a usable --help text
+fails the generation (and the build). Layout of a program's --help text:
+
+    <program> VERSION - title        NAME
+    Usage: <program> ...             SYNOPSIS (every line up to the first blank line)
+    Commands:                        COMMANDS: "  name   summary" lines, one per command
+    <paragraphs>                     DESCRIPTION (npswatch: the text of PROGRAMS instead)
+
+Layout of a command's --help text (docs/install.md, "Man pages"):
 
     Usage: npswatch CMD ...          SYNOPSIS (every line up to the first blank line)
     <paragraphs>                     DESCRIPTION
@@ -26,13 +35,60 @@ EXIT_STATUS = [
     ("1", "bad input or usage (a message names the file and line, or the option)"),
     ("2", "internal or storage error"),
 ]
-ENVIRONMENT = [
-    ("NPSW_FONT", "TrueType font for figure text (plot, advise); default DejaVu Sans "
-                  "(Debian package fonts-dejavu-core)."),
-    ("SOURCE_DATE_EPOCH", "when set, used instead of the clock for the times written into "
-                          "libraries, run records and advisories (reproducible output)."),
-    ("OMP_NUM_THREADS", "default number of worker threads when --threads is not given."),
-]
+# What differs between the programs; the pages are made by the same code from their --help.
+PROGRAMS = {
+    "npswatch": {
+        # `npswatch --help` has only the command list: the description is kept here
+        "description": [["npswatch searches mass spectra against a versioned HDF5 reference "
+                         "library (exact top-K hit lists with MF, RMF, wmf, cosine and entropy "
+                         "scores), detects unknown analogues, and runs the early-warning loop of "
+                         "laboratories, signals, advisories and a hash-chained audit log in a "
+                         "SQLite ledger. Data go to standard output, messages and progress to "
+                         "standard error."]],
+        "version": "print the version, the library file format version, the search kernel and "
+                   "the linked libraries",
+        "environment": [
+            ("NPSW_FONT", "TrueType font for figure text (plot, advise); default DejaVu Sans "
+                          "(Debian package fonts-dejavu-core)."),
+            ("SOURCE_DATE_EPOCH", "when set, used instead of the clock for the times written "
+                                  "into libraries, run records and advisories (reproducible "
+                                  "output)."),
+            ("OMP_NUM_THREADS", "default number of worker threads when --threads is not given."),
+        ],
+        "reference": "The full reference, with output columns and file formats, is docs/cli.md "
+                     "in the npswatch sources.",
+        "see_also": lambda cmd: [],
+    },
+    "npswatch-mpi": {
+        "description": None,  # the paragraphs of `npswatch-mpi --help`
+        "version": "print the version, the library file format version, the build type and the "
+                   "linked MPI and HDF5 libraries",
+        "environment": [
+            ("NPSW_MPI_STATS", "when 1, rank 0 prints on standard error the time of each phase "
+                               "(largest over the ranks): open_shard, read_queries, local_search "
+                               "(including the hybrid index for analogues), gather_merge, "
+                               "read_part, finish_rank0 (analogues), output; the list bytes "
+                               "gathered, the spectra read for the output, and every rank's "
+                               "shard size, peak memory (VmHWM) and CPU time."),
+            ("NPSW_MPI_BATCH", "queries per batch, 1-4096 (default: as many as keep each "
+                               "gather on rank 0 below about 256 MB; other values are ignored), "
+                               "kept below 1 GB of lists on rank 0. The results do not depend on "
+                               "it; tests use it to run many small batches."),
+            ("SOURCE_DATE_EPOCH", "when set, used instead of the clock for the time of the run "
+                                  "record (utc_time, taken on rank 0): the output is then byte for "
+                                  "byte that of npswatch with the same options."),
+            ("OMP_NUM_THREADS", "default number of worker threads of each rank when --threads "
+                                "is not given."),
+        ],
+        "reference": "How the library is split between the ranks and the results merged, and the "
+                     "limits, are described in docs/mpi.md in the npswatch sources; the options, "
+                     "output columns and file formats in docs/cli.md.",
+        # the single-process command that each page distributes, and the launcher
+        "see_also": lambda cmd: ([f"npswatch-{cmd}"] if cmd else
+                                 ["npswatch", "npswatch-search", "npswatch-analogues"])
+                                + ["mpirun"],
+    },
+}
 
 
 def esc(text):
@@ -44,10 +100,10 @@ def esc(text):
     return text
 
 
-def run_help(npswatch, args):
-    p = subprocess.run([npswatch] + args, capture_output=True, text=True, timeout=60)
+def run_help(exe, args):
+    p = subprocess.run([exe] + args, capture_output=True, text=True, timeout=60)
     if p.returncode != 0:
-        sys.exit(f"gen_man: '{' '.join([npswatch] + args)}' exited {p.returncode}: {p.stderr}")
+        sys.exit(f"gen_man: '{' '.join([exe] + args)}' exited {p.returncode}: {p.stderr}")
     return p.stdout
 
 
@@ -65,19 +121,26 @@ def paragraphs(lines):
     return out
 
 
-def parse_help(text, cmd):
+def usage_block(lines, i, what):
+    """The Usage: lines starting at lines[i] (one per synopsis line) and the index after them."""
+    if i >= len(lines) or not lines[i].startswith("Usage: "):
+        sys.exit(f"gen_man: '{what} --help' has no 'Usage: ' line where expected")
+    usage, j = [lines[i][len("Usage: "):]], i + 1
+    while j < len(lines) and lines[j].strip():
+        usage.append(re.sub(r"^(Usage:)?\s+", "", lines[j]))
+        j += 1
+    return usage, j
+
+
+def parse_help(text, what):
+    """A command's --help text (`what`: "npswatch search") as its man page's parts."""
     lines = text.splitlines()
-    if not lines or not lines[0].startswith("Usage: "):
-        sys.exit(f"gen_man: 'npswatch {cmd} --help' does not start with 'Usage: '")
-    usage, i = [], 0
-    while i < len(lines) and lines[i].strip():
-        usage.append(re.sub(r"^(Usage:)?\s+", "", lines[i]) if i else lines[i][len("Usage: "):])
-        i += 1
+    usage, i = usage_block(lines, 0, what)
     rest = lines[i:]
     try:
         o = next(j for j, l in enumerate(rest) if l.strip() == "Options:")
     except StopIteration:
-        sys.exit(f"gen_man: 'npswatch {cmd} --help' has no 'Options:' section")
+        sys.exit(f"gen_man: '{what} --help' has no 'Options:' section")
     desc = paragraphs(rest[:o])
     options, j = [], o + 1
     while j < len(rest) and rest[j].strip():
@@ -88,7 +151,7 @@ def parse_help(text, cmd):
         elif options and line.startswith("   "):
             options[-1][1] = (options[-1][1] + " " + line.strip()).strip()
         else:
-            sys.exit(f"gen_man: 'npswatch {cmd} --help': cannot read option line {line!r}")
+            sys.exit(f"gen_man: '{what} --help': cannot read option line {line!r}")
         j += 1
     notes = paragraphs(rest[j:])
     return usage, desc, options, notes
@@ -101,27 +164,27 @@ def header(name, section_title, version):
     ]
 
 
-def tail(see_also):
+def tail(prog, see_also):
+    spec = PROGRAMS[prog]
     out = [".SH EXIT STATUS"]
     for code, what in EXIT_STATUS:
         out += [".TP", f".B {code}", esc(what)]
     out += [".SH ENVIRONMENT"]
-    for var, what in ENVIRONMENT:
+    for var, what in spec["environment"]:
         out += [".TP", f".B {var}", esc(what)]
     out += [".SH NOTES",
             esc("Results are library search results, not identifications: the analyst decides."),
             ".PP",
-            esc("The full reference, with output columns and file formats, is docs/cli.md in "
-                "the npswatch sources."),
+            esc(spec["reference"]),
             ".SH SEE ALSO",
             ",\n".join(f".BR {p} (1)" for p in see_also)]
     return out
 
 
-def command_page(cmd, summary, text, version, all_cmds):
-    usage, desc, options, notes = parse_help(text, cmd)
-    name = f"npswatch-{cmd}"
-    out = header(name, f"npswatch {cmd}", version)
+def command_page(prog, cmd, summary, text, version, all_cmds):
+    usage, desc, options, notes = parse_help(text, f"{prog} {cmd}")
+    name = f"{prog}-{cmd}"
+    out = header(name, f"{prog} {cmd}", version)
     out += [".SH NAME", f"{esc(name)} \\- {esc(summary)}", ".SH SYNOPSIS", ".nf"]
     out += [esc(u) for u in usage]
     out += [".fi", ".SH DESCRIPTION"]
@@ -140,64 +203,79 @@ def command_page(cmd, summary, text, version, all_cmds):
             if k:
                 out.append(".PP")
             out += [esc(l.strip()) for l in para]
-    out += tail(["npswatch"] + [f"npswatch-{c}" for c in all_cmds if c != cmd])
+    out += tail(prog, [prog] + [f"{prog}-{c}" for c in all_cmds if c != cmd]
+                + PROGRAMS[prog]["see_also"](cmd))
     return name, "\n".join(out) + "\n"
 
 
-def main_page(text, version, cmds):
+def overview(text, prog):
+    """A program's --help text: its title, Usage lines, commands and other paragraphs."""
     lines = text.splitlines()
-    title = lines[0].split(" - ", 1)[1] if " - " in lines[0] else "npswatch"
-    out = header("npswatch", "npswatch", version)
-    out += [".SH NAME", f"npswatch \\- {esc(title)}", ".SH SYNOPSIS", ".nf",
-            esc("npswatch <command> [options]"), esc("npswatch --version | --help"), ".fi",
-            ".SH DESCRIPTION",
-            esc("npswatch searches mass spectra against a versioned HDF5 reference library "
-                "(exact top-K hit lists with MF, RMF, wmf, cosine and entropy scores), detects "
-                "unknown analogues, and runs the early-warning loop of laboratories, signals, "
-                "advisories and a hash-chained audit log in a SQLite ledger. Data go to standard "
-                "output, messages and progress to standard error."),
-            ".SH COMMANDS"]
-    for cmd, summary in cmds:
-        out += [".TP", f".BR npswatch\\-{esc(cmd)} (1)", esc(summary)]
-    out += [".SH OPTIONS", ".TP", ".B \\-\\-version, \\-V",
-            esc("print the version, the library file format version, the search kernel and the "
-                "linked libraries"),
-            ".TP", ".B \\-\\-help, \\-h", esc("list the commands")]
-    out += tail([f"npswatch-{c}" for c, _ in cmds])
-    return "\n".join(out) + "\n"
-
-
-def commands(text):
-    lines = text.splitlines()
+    if not lines or not lines[0].startswith(prog + " "):
+        sys.exit(f"gen_man: '{prog} --help' does not start with '{prog} VERSION - title'")
+    title = lines[0].split(" - ", 1)[1] if " - " in lines[0] else prog
+    i = next((j for j, l in enumerate(lines) if l.startswith("Usage: ")), len(lines))
+    usage, i = usage_block(lines, i, prog)
     try:
-        start = lines.index("Commands:") + 1
+        start = lines.index("Commands:")
     except ValueError:
-        sys.exit("gen_man: 'npswatch --help' has no 'Commands:' list")
-    cmds = []
-    for line in lines[start:]:
-        m = re.match(r"^  (\S+)\s+(.*)$", line)
+        sys.exit(f"gen_man: '{prog} --help' has no 'Commands:' list")
+    cmds, end = [], start + 1
+    while end < len(lines):
+        m = re.match(r"^  (\S+)\s+(.*)$", lines[end])
         if not m:
             break
         cmds.append((m.group(1), m.group(2).strip()))
+        end += 1
     if not cmds:
-        sys.exit("gen_man: 'npswatch --help' lists no commands")
-    return cmds
+        sys.exit(f"gen_man: '{prog} --help' lists no commands")
+    return title, usage, cmds, paragraphs(lines[i:start] + lines[end:])
+
+
+def main_page(prog, text, version, extra_see_also):
+    title, usage, cmds, desc = overview(text, prog)
+    spec = PROGRAMS[prog]
+    out = header(prog, prog, version)
+    out += [".SH NAME", f"{esc(prog)} \\- {esc(title)}", ".SH SYNOPSIS", ".nf"]
+    out += [esc(u) for u in usage]
+    out += [".fi", ".SH DESCRIPTION"]
+    for k, para in enumerate(spec["description"] or desc):
+        if k:
+            out.append(".PP")
+        out += [esc(l.strip()) for l in para]
+    out.append(".SH COMMANDS")
+    for cmd, summary in cmds:
+        out += [".TP", f".BR {esc(prog)}\\-{esc(cmd)} (1)", esc(summary)]
+    out += [".SH OPTIONS", ".TP", ".B \\-\\-version, \\-V", esc(spec["version"]),
+            ".TP", ".B \\-\\-help, \\-h", esc("list the commands")]
+    out += tail(prog, [f"{prog}-{c}" for c, _ in cmds] + spec["see_also"](None) + extra_see_also)
+    return cmds, "\n".join(out) + "\n"
+
+
+def program_pages(prog, exe, version, extra_see_also):
+    """{page name: roff text} of a program's overview page and one page per command."""
+    cmds, page = main_page(prog, run_help(exe, ["--help"]), version, extra_see_also)
+    pages = {prog: page}
+    for cmd, summary in cmds:
+        name, page = command_page(prog, cmd, summary, run_help(exe, [cmd, "--help"]), version,
+                                  [c for c, _ in cmds])
+        pages[name] = page
+    return pages
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--npswatch", required=True, help="the built npswatch executable")
+    ap.add_argument("--npswatch-mpi", help="the built npswatch-mpi executable, when there is one")
     ap.add_argument("--version", required=True, help="npswatch version for the page footers")
     ap.add_argument("--out", required=True, help="folder for the .1 files")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    top = run_help(a.npswatch, ["--help"])
-    cmds = commands(top)
-    pages = {"npswatch": main_page(top, a.version, cmds)}
-    for cmd, summary in cmds:
-        name, page = command_page(cmd, summary, run_help(a.npswatch, [cmd, "--help"]), a.version,
-                                  [c for c, _ in cmds])
-        pages[name] = page
+    # npswatch(1) points to npswatch-mpi(1) only when that page is made too
+    pages = program_pages("npswatch", a.npswatch, a.version,
+                          ["npswatch-mpi"] if a.npswatch_mpi else [])
+    if a.npswatch_mpi:
+        pages.update(program_pages("npswatch-mpi", a.npswatch_mpi, a.version, []))
     for name, page in pages.items():
         tmp = os.path.join(a.out, name + ".1.tmp")
         with open(tmp, "w", encoding="utf-8") as f:

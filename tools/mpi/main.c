@@ -9,6 +9,20 @@
 #include "npsw/config.h"
 #include "npsw/libfile.h"
 
+/* The subcommands: dispatched from this table and listed by --help, from which
+ * tools/man/gen_man.py makes a man page for each (tests/install/check_man.py reads this table). */
+typedef struct {
+    const char *name, *summary;
+    int (*run)(dist *d, int argc, char **argv);
+} mpi_command;
+
+static const mpi_command commands[] = {
+    {"search", "npswatch search over the ranks: the top K hits of each query", mpi_search},
+    {"analogues", "npswatch analogues over the ranks: verdict, analogue, substituents, class",
+     mpi_analogues},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -17,13 +31,17 @@ static void usage(FILE *f)
             "Usage: mpirun -n RANKS npswatch-mpi search -l LIB.h5 [options] QUERY...\n"
             "       mpirun -n RANKS npswatch-mpi analogues -l LIB.h5 [options] QUERY...\n"
             "       npswatch-mpi --version | --help\n\n"
-            "Each rank reads one shard of the library file (a contiguous range of its spectra) and\n"
+            "Commands:\n",
+            NPSW_VERSION);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f,
+            "\nEach rank reads one shard of the library file (a contiguous range of its spectra) and\n"
             "all the queries; rank 0 merges the ranks' exact top lists and writes the output,\n"
             "byte for byte that of 'npswatch search' / 'npswatch analogues' with the same options\n"
             "(only utc_time differs, as between two runs). The options are those of npswatch;\n"
             "'npswatch-mpi <command> --help' lists them. Results are library search results, not\n"
-            "identifications. See docs/mpi.md.\n",
-            NPSW_VERSION);
+            "identifications. See docs/mpi.md.\n");
 }
 
 int main(int argc, char **argv)
@@ -41,10 +59,11 @@ int main(int argc, char **argv)
     cli_prog = prog;
     int rc = EXIT_INPUT;
     const char *cmd = argc >= 2 ? argv[1] : "";
-    if (!strcmp(cmd, "search")) {
-        rc = mpi_search(&d, argc - 1, argv + 1);
-    } else if (!strcmp(cmd, "analogues")) {
-        rc = mpi_analogues(&d, argc - 1, argv + 1);
+    const mpi_command *run = NULL;
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(cmd, commands[i].name)) run = &commands[i];
+    if (run) {
+        rc = run->run(&d, argc - 1, argv + 1);
     } else if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V") || !strcmp(cmd, "version")) {
         if (d.rank == 0) {
             char lv[MPI_MAX_LIBRARY_VERSION_STRING];
