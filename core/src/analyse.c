@@ -671,6 +671,43 @@ void npsw_analyse_ctx_free(npsw_analyse_ctx *c)
     free(c);
 }
 
+int npsw_analyse_finish(const npsw_analyser *an, const npsw_spectrum *queries, size_t nq,
+                        const npsw_analyse_opts *o, int threads, const npsw_hit *hits,
+                        const uint32_t *nh, const npsw_analogue_hit *cands, const uint32_t *nc,
+                        const npsw_table_pair *pairs, const uint32_t *npairs, npsw_analysis *out,
+                        npsw_err *err)
+{
+    const uint32_t k = o->k, T = NPSW_ANALYSE_TABLE_KEEP;
+    int nthreads = threads > 0 ? threads : omp_get_max_threads();
+    int oom = 0;
+#pragma omp parallel num_threads(nthreads)
+    {
+        npsw_analyse_scratch *s = npsw_analyse_scratch_new(an);
+        if (!s) {
+#pragma omp atomic write
+            oom = 1;
+        }
+#pragma omp for schedule(dynamic, 4)
+        for (size_t i = 0; i < nq; i++) {
+            if (!s) continue;
+            npsw_analysis *a = &out[i];
+            memset(a, 0, sizeof *a);
+            a->n_hits = nh[i];
+            memcpy(a->hits, hits + i * k, nh[i] * sizeof *hits);
+            a->n_cands = nc[i];
+            memcpy(a->cands, cands + i * k, nc[i] * sizeof *cands);
+            if (pairs)
+                npsw_analyse_decide_table(an, s, &queries[i], o, NULL, NULL, pairs + i * T,
+                                          (int)npairs[i], a);
+            else
+                npsw_analyse_decide(an, s, &queries[i], o, NULL, NULL, a);
+        }
+        npsw_analyse_scratch_free(s);
+    }
+    if (oom) return npsw_err_set(err, NPSW_ENOMEM, NULL, 0, "out of memory for analysis buffers");
+    return 0;
+}
+
 int npsw_analyse(const npsw_lib *lib, const npsw_spectrum *queries, size_t nq,
                  const npsw_analyse_opts *o, npsw_analysis *out, npsw_err *err)
 {
@@ -709,29 +746,7 @@ int npsw_analyse_with(const npsw_analyse_ctx *c, const npsw_spectrum *queries, s
     if ((rc = npsw_analogue_search_index(c->hyb, queries, nq, &o->analogue, threads, cands, nc,
                                          NULL, err)) < 0)
         goto done;
-    int nthreads = threads > 0 ? threads : omp_get_max_threads();
-    int oom = 0;
-#pragma omp parallel num_threads(nthreads)
-    {
-        npsw_analyse_scratch *s = npsw_analyse_scratch_new(an);
-        if (!s) {
-#pragma omp atomic write
-            oom = 1;
-        }
-#pragma omp for schedule(dynamic, 4)
-        for (size_t i = 0; i < nq; i++) {
-            if (!s) continue;
-            npsw_analysis *a = &out[i];
-            memset(a, 0, sizeof *a);
-            a->n_hits = nh[i];
-            memcpy(a->hits, hits + i * o->k, nh[i] * sizeof *hits);
-            a->n_cands = nc[i];
-            memcpy(a->cands, cands + i * o->k, nc[i] * sizeof *cands);
-            npsw_analyse_decide(an, s, &queries[i], o, NULL, NULL, a);
-        }
-        npsw_analyse_scratch_free(s);
-    }
-    if (oom) rc = npsw_err_set(err, NPSW_ENOMEM, NULL, 0, "out of memory for analysis buffers");
+    rc = npsw_analyse_finish(an, queries, nq, o, threads, hits, nh, cands, nc, NULL, NULL, out, err);
 done:
     free(hits);
     free(nh);

@@ -71,57 +71,37 @@ static int stage_relatives(const npsw_lib *shard, const npsw_analyser *an,
     return 0;
 }
 
-/* Rank 0: finish every query on the part holding the listed spectra (indices become local for
- * npsw_analyse_decide_table and whole again for the output). */
+/* Rank 0: finish every query on the part holding the listed spectra. The merged lists' indices
+ * become the part's for npsw_analyse_finish (in place: the lists are not used afterwards), the
+ * results' whole again for the output. */
 static int finish(const npsw_lib *part, uint32_t whole_max_mz, const npsw_spectrum *qs,
-                  size_t nq, const npsw_analyse_opts *o, const npsw_hit *hits,
-                  const uint32_t *nh, const npsw_analogue_hit *cands, const uint32_t *nc,
-                  const npsw_table_pair *pairs, const uint32_t *nt, npsw_analysis *res,
-                  npsw_err *err)
+                  size_t nq, const npsw_analyse_opts *o, npsw_hit *hits, const uint32_t *nh,
+                  npsw_analogue_hit *cands, const uint32_t *nc, npsw_table_pair *pairs,
+                  const uint32_t *nt, npsw_analysis *res, npsw_err *err)
 {
     const uint32_t k = o->k, T = NPSW_ANALYSE_TABLE_KEEP;
+    for (size_t i = 0; i < nq; i++) {
+        for (uint32_t j = 0; j < nh[i]; j++)
+            hits[i * k + j].index = npsw_lib_local_index(part, hits[i * k + j].index);
+        for (uint32_t j = 0; j < nc[i]; j++)
+            cands[i * k + j].index = npsw_lib_local_index(part, cands[i * k + j].index);
+        for (uint32_t j = 0; j < nt[i]; j++)
+            pairs[i * T + j].index = npsw_lib_local_index(part, pairs[i * T + j].index);
+    }
     npsw_analyser *an = npsw_analyser_new_part(part, whole_max_mz, 1, err);
     if (!an) return err->code;
-    int nthreads = o->threads > 0 ? o->threads : omp_get_max_threads(), oom = 0;
-#pragma omp parallel num_threads(nthreads)
-    {
-        npsw_analyse_scratch *s = npsw_analyse_scratch_new(an);
-        if (!s) {
-#pragma omp atomic write
-            oom = 1;
-        }
-#pragma omp for schedule(dynamic, 4)
-        for (size_t i = 0; i < nq; i++) {
-            if (!s) continue;
-            npsw_analysis *a = &res[i];
-            memset(a, 0, sizeof *a);
-            a->n_hits = nh[i];
-            a->n_cands = nc[i];
-            npsw_table_pair t[NPSW_ANALYSE_TABLE_KEEP];
-            for (uint32_t j = 0; j < nh[i]; j++) {
-                a->hits[j] = hits[i * k + j];
-                a->hits[j].index = npsw_lib_local_index(part, a->hits[j].index);
-            }
-            for (uint32_t j = 0; j < nc[i]; j++) {
-                a->cands[j] = cands[i * k + j];
-                a->cands[j].index = npsw_lib_local_index(part, a->cands[j].index);
-            }
-            for (uint32_t j = 0; j < nt[i]; j++) {
-                t[j] = pairs[i * T + j];
-                t[j].index = npsw_lib_local_index(part, t[j].index);
-            }
-            npsw_analyse_decide_table(an, s, &qs[i], o, NULL, NULL, t, (int)nt[i], a);
-            for (uint32_t j = 0; j < a->n_hits; j++)
-                a->hits[j].index = npsw_lib_whole_index(part, a->hits[j].index);
-            for (uint32_t j = 0; j < a->n_cands; j++)
-                a->cands[j].index = npsw_lib_whole_index(part, a->cands[j].index);
-            if (a->has_analogue) a->analogue.index = npsw_lib_whole_index(part, a->analogue.index);
-        }
-        npsw_analyse_scratch_free(s);
-    }
+    int rc = npsw_analyse_finish(an, qs, nq, o, o->threads, hits, nh, cands, nc, pairs, nt, res,
+                                 err);
     npsw_analyser_free(an);
-    if (oom) return npsw_err_set(err, NPSW_ENOMEM, NULL, 0, "out of memory for analysis buffers");
-    return 0;
+    for (size_t i = 0; i < nq && rc == 0; i++) {
+        npsw_analysis *a = &res[i];
+        for (uint32_t j = 0; j < a->n_hits; j++)
+            a->hits[j].index = npsw_lib_whole_index(part, a->hits[j].index);
+        for (uint32_t j = 0; j < a->n_cands; j++)
+            a->cands[j].index = npsw_lib_whole_index(part, a->cands[j].index);
+        if (a->has_analogue) a->analogue.index = npsw_lib_whole_index(part, a->analogue.index);
+    }
+    return rc;
 }
 
 int mpi_analogues(dist *d, int argc, char **argv)

@@ -173,6 +173,16 @@ void npsw_analyse_decide_table(const npsw_analyser *an, npsw_analyse_scratch *s,
                                int (*exclude)(uint64_t index, void *xu), void *xu,
                                const npsw_table_pair *table, int n_table, npsw_analysis *a);
 
+/* The rest of npsw_analyse for nq queries whose lists are made: identity hits (hits + q*k,
+ * nh[q]) and hybrid candidates (cands + q*k, nc[q]), indices in an's library; the table scan's
+ * pairs (pairs + q*NPSW_ANALYSE_TABLE_KEEP, npairs[q]) or, with pairs NULL, the scan made here
+ * (npsw_analyse_decide). In parallel on `threads` (0: all). 0 or NPSW_ENOMEM. */
+int npsw_analyse_finish(const npsw_analyser *an, const npsw_spectrum *queries, size_t nq,
+                        const npsw_analyse_opts *o, int threads, const npsw_hit *hits,
+                        const uint32_t *nh, const npsw_analogue_hit *cands, const uint32_t *nc,
+                        const npsw_table_pair *pairs, const uint32_t *npairs, npsw_analysis *out,
+                        npsw_err *err);
+
 /* ---- calibration (core/src/calibration.c, fitted by bench/analogue_calibrate.py) ----------- */
 
 /* The features the calibrated models use, for the evaluation and for tests. */
