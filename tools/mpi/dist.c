@@ -272,13 +272,21 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-size_t dist_unique(uint64_t *idx, size_t n)
+int dist_open_listed(dist *d, const char *path, uint64_t *ids, size_t n, npsw_lib **part)
 {
-    qsort(idx, n, sizeof *idx, cmp_u64);
+    qsort(ids, n, sizeof *ids, cmp_u64);
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
-        if (!m || idx[m - 1] != idx[i]) idx[m++] = idx[i];
-    return m;
+        if (!m || ids[m - 1] != ids[i]) ids[m++] = ids[i];
+    double t0 = dist_now();
+    npsw_err e;
+    npsw_err_clear(&e);
+    *part = npsw_lib_open_part(path, ids, m, &e);
+    d->t[DIST_T_PART] = dist_now() - t0;
+    d->part_spectra = m;
+    if (*part) return EXIT_OK;
+    cli_err(&e);
+    return cli_exit_code(e.code);
 }
 
 double dist_now(void) { return MPI_Wtime(); }

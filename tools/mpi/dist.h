@@ -70,8 +70,10 @@ int dist_gather_merge(dist *d, const void *local, const uint32_t *nloc, size_t n
                       uint32_t k, size_t size, int (*before)(const void *, const void *),
                       void *out, uint32_t *nout);
 
-/* Sort and deduplicate n whole-library indices in place; returns how many are left. */
-size_t dist_unique(uint64_t *idx, size_t n);
+/* Rank 0: the part of the library file at path holding the listed spectra ids[0..n) (whole
+ * indices in any order, repeats allowed: sorted and made unique in place), for the output; its
+ * time and size go to the statistics. EXIT_OK, or the exit code with the message printed. */
+int dist_open_listed(dist *d, const char *path, uint64_t *ids, size_t n, npsw_lib **part);
 
 /* Progress of rank 0 over all batches: the bar shows base + done of total queries. */
 typedef struct dist_progress {

@@ -266,14 +266,7 @@ int mpi_analogues(dist *d, int argc, char **argv)
                 for (uint32_t j = 0; j < nc[i]; j++) ids[n++] = cands[i * k + j].index;
                 for (uint32_t j = 0; j < nt[i]; j++) ids[n++] = pairs[i * T + j].index;
             }
-            n = dist_unique(ids, n);
-            double tp = dist_now();
-            if (!(part = npsw_lib_open_part(x.libpath, ids, n, &e))) {
-                cli_err(&e);
-                rc = cli_exit_code(e.code);
-            }
-            d->t[DIST_T_PART] = dist_now() - tp;
-            d->part_spectra = n;
+            rc = dist_open_listed(d, x.libpath, ids, n, &part);
         }
         double tf = dist_now();
         if (rc == EXIT_OK) {

@@ -103,18 +103,11 @@ int mpi_search(dist *d, int argc, char **argv)
         } else {
             for (size_t i = 0; i < nq; i++)
                 for (uint32_t j = 0; j < nhits[i]; j++) ids[n++] = hits[i * k + j].index;
-            n = dist_unique(ids, n);
             npsw_search_index_free(six);
             six = NULL;
             npsw_lib_free(shard); /* its memory is better used for the part */
             shard = NULL;
-            double tp = dist_now();
-            if (!(part = npsw_lib_open_part(x.libpath, ids, n, &e))) {
-                cli_err(&e);
-                rc = cli_exit_code(e.code);
-            }
-            d->t[DIST_T_PART] = dist_now() - tp;
-            d->part_spectra = n;
+            rc = dist_open_listed(d, x.libpath, ids, n, &part);
         }
         if (rc == EXIT_OK) {
             double to = dist_now();
