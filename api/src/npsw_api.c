@@ -2,7 +2,6 @@
  * the importers, the search and the analogue analysis, with a per-thread error message. */
 #include "npsw/npsw_api.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -523,156 +522,6 @@ uint64_t npsw_api_hits_columns(const npsw_api_hits *h, uint64_t *query, uint32_t
 
 /* ---- analogue analysis ----------------------------------------------------------------- */
 
-/* The JSON below has the keys of the CLI's analysis lines (tools/cli/analysis_out.c); the
- * Python tests compare the two on the same inputs, so they cannot drift apart unnoticed. */
-
-static double r4(double x) { return round(x * 1e4) / 1e4; }
-
-static int json_lib_ref(cJSON *o, const npsw_lib *lib, uint64_t i)
-{
-    static const int fields[] = {NPSW_META_NAME, NPSW_META_INCHIKEY, NPSW_META_FORMULA,
-                                 NPSW_META_ACCESSION, NPSW_META_CLASS};
-    int ok = cJSON_AddNumberToObject(o, "index", (double)(i + 1)) != NULL;
-    for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++)
-        ok &= cJSON_AddStringToObject(o, npsw_meta_column(fields[f]),
-                                      npsw_lib_meta(lib, i, fields[f])) != NULL;
-    ok &= cJSON_AddNumberToObject(o, "mass", npsw_lib_mw(lib, i)) != NULL;
-    return ok;
-}
-
-/* One query's analysis as a JSON object; NULL when out of memory. */
-static cJSON *analysis_json(const npsw_lib *lib, size_t qi, const npsw_spectrum *q,
-                            const char *file, const npsw_analysis *a)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (!o) return NULL;
-    int ok = 1;
-#define NUM(obj, k, v) ok &= cJSON_AddNumberToObject(obj, k, v) != NULL
-#define STR(obj, k, v) ok &= cJSON_AddStringToObject(obj, k, v) != NULL
-    STR(o, "record", "analysis");
-    NUM(o, "query_index", (double)(qi + 1));
-    STR(o, "query_name", npsw_spectrum_meta(q, NPSW_META_NAME));
-    STR(o, "query_inchikey", npsw_spectrum_meta(q, NPSW_META_INCHIKEY));
-    STR(o, "query_file", file);
-    NUM(o, "query_peaks", q->n);
-    STR(o, "verdict", npsw_verdict_name(a->verdict));
-    NUM(o, "confidence", r4(a->confidence));
-    NUM(o, "p_in_library", r4(a->p_in_library));
-    NUM(o, "p_analogue", r4(a->p_analogue));
-    NUM(o, "p_unknown", r4(1 - a->p_in_library - a->p_analogue));
-    cJSON *hits = cJSON_AddArrayToObject(o, "identity_hits");
-    ok &= hits != NULL;
-    for (uint32_t i = 0; ok && i < a->n_hits; i++) {
-        cJSON *h = cJSON_CreateObject();
-        if (!h || !cJSON_AddItemToArray(hits, h)) {
-            cJSON_Delete(h);
-            ok = 0;
-            break;
-        }
-        NUM(h, "rank", i + 1);
-        ok &= json_lib_ref(h, lib, a->hits[i].index);
-        NUM(h, "score", r4(a->hits[i].score));
-        NUM(h, "mf", npsw_mf_display(a->hits[i].all.mf));
-        NUM(h, "rmf", npsw_mf_display(a->hits[i].all.rmf));
-        NUM(h, "cosine", r4(a->hits[i].all.cosine));
-        NUM(h, "entropy", r4(a->hits[i].all.entropy));
-        NUM(h, "n_matched", a->hits[i].all.n_matched);
-    }
-    cJSON *cands = cJSON_AddArrayToObject(o, "analogue_candidates");
-    ok &= cands != NULL;
-    int nominal = npsw_lib_get_info(lib)->clean.nominal;
-    for (uint32_t i = 0; ok && i < a->n_cands; i++) {
-        const npsw_analogue_hit *c = &a->cands[i];
-        cJSON *h = cJSON_CreateObject();
-        if (!h || !cJSON_AddItemToArray(cands, h)) {
-            cJSON_Delete(h);
-            ok = 0;
-            break;
-        }
-        NUM(h, "rank", i + 1);
-        ok &= json_lib_ref(h, lib, c->index);
-        NUM(h, "hybrid_score", r4(c->hybrid.score));
-        NUM(h, "query_mass", r4(c->query_mass));
-        NUM(h, "delta_mass", r4(c->delta));
-        NUM(h, "n_direct", c->hybrid.n_direct);
-        NUM(h, "n_shifted", c->hybrid.n_shifted);
-        npsw_delta_hypothesis hy[3];
-        int nh = npsw_explain_delta(c->delta, 0.01, nominal, hy, 3);
-        cJSON *ex = cJSON_AddArrayToObject(h, "explanations");
-        ok &= ex != NULL;
-        for (int j = 0; ok && j < nh; j++) ok &= cJSON_AddItemToArray(ex, cJSON_CreateString(hy[j].label));
-    }
-    if (ok && a->has_analogue) {
-        cJSON *an = cJSON_AddObjectToObject(o, "analogue");
-        ok &= an != NULL && json_lib_ref(an, lib, a->analogue.index);
-        if (ok) {
-            NUM(an, "hybrid_score", r4(a->analogue.hybrid.score));
-            NUM(an, "cosine", r4(a->analogue_cosine));
-            NUM(an, "query_mass", r4(a->analogue.query_mass));
-            NUM(an, "delta_mass", r4(a->analogue.delta));
-            NUM(an, "n_direct", a->analogue.hybrid.n_direct);
-            NUM(an, "n_shifted", a->analogue.hybrid.n_shifted);
-            NUM(an, "shift_support", r4(a->shift_support));
-            STR(an, "query_mass_from",
-                q->precursor_mz > 0        ? "precursor"
-                : a->analogue_from_shift ? "cross-correlation shift"
-                                         : "molecular-ion candidate");
-            cJSON *su = cJSON_AddArrayToObject(an, "substituents");
-            ok &= su != NULL;
-            for (int i = 0; ok && i < a->n_subst; i++) {
-                cJSON *s = cJSON_CreateObject();
-                if (!s || !cJSON_AddItemToArray(su, s)) {
-                    cJSON_Delete(s);
-                    ok = 0;
-                    break;
-                }
-                STR(s, "label", a->subst[i].h.label);
-                NUM(s, "delta", r4(a->subst[i].h.delta));
-                NUM(s, "error", r4(a->subst[i].h.error));
-                NUM(s, "evidence", r4(a->subst[i].evidence));
-                STR(s, "evidence_note", a->subst[i].why);
-            }
-        }
-    }
-    cJSON *sh = ok ? cJSON_AddArrayToObject(o, "shifts_vs_best_hit") : NULL;
-    ok &= sh != NULL;
-    for (int i = 0; ok && i < a->n_shifts; i++) {
-        cJSON *s = cJSON_CreateObject();
-        if (!s || !cJSON_AddItemToArray(sh, s)) {
-            cJSON_Delete(s);
-            ok = 0;
-            break;
-        }
-        NUM(s, "shift", a->shifts[i].shift);
-        NUM(s, "correlation", r4(a->shifts[i].score));
-    }
-    if (ok) {
-        STR(o, "predicted_class", a->predicted_class);
-        NUM(o, "class_confidence", r4(a->class_confidence));
-        NUM(o, "class_vote_share", r4(a->class_share));
-    }
-    cJSON *di = ok ? cJSON_AddArrayToObject(o, "diagnostic_ions") : NULL;
-    ok &= di != NULL;
-    for (int i = 0; ok && i < a->n_diag; i++) {
-        cJSON *d = cJSON_CreateObject();
-        if (!d || !cJSON_AddItemToArray(di, d)) {
-            cJSON_Delete(d);
-            ok = 0;
-            break;
-        }
-        NUM(d, "mz", a->diag[i]->mz);
-        STR(d, "class", a->diag[i]->cls);
-        STR(d, "ion", a->diag[i]->ion);
-    }
-#undef NUM
-#undef STR
-    if (!ok) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    return o;
-}
-
 char *npsw_api_analyse_json(const npsw_lib *lib, const npsw_api_queries *q,
                             const npsw_api_opts *o)
 {
@@ -696,37 +545,46 @@ char *npsw_api_analyse_json(const npsw_lib *lib, const npsw_api_queries *q,
     size_t nq = q->sp.n;
     npsw_spectrum *v = NULL;
     npsw_analysis *res = NULL;
-    cJSON *arr = cJSON_CreateArray();
+    /* a JSON array of the records npswatch analogues writes (npsw_analysis_json), built as
+     * text; open_memstream's buffer is malloc'd, so the caller frees it with npsw_api_free() */
     char *text = NULL;
-    if (!arr) goto oom;
-    if (nq) {
-        res = malloc(nq * sizeof *res);
-        if (!res) goto oom;
-        if (!(v = cleaned_copy(lib, q))) goto done;
-        npsw_err e;
-        npsw_err_clear(&e);
-        if (npsw_analyse(lib, v, nq, &ao, res, &e) < 0) {
-            fail_err(&e);
-            goto done;
-        }
-        for (size_t i = 0; i < nq; i++) {
-            cJSON *x = analysis_json(lib, i, &v[i], npsw_api_queries_file(q, i), &res[i]);
-            if (!x || !cJSON_AddItemToArray(arr, x)) {
-                cJSON_Delete(x);
-                goto oom;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    int ok = f && fputc('[', f) != EOF;
+    if (ok && nq) {
+        if (!(res = malloc(nq * sizeof *res))) {
+            ok = 0;
+        } else if (!(v = cleaned_copy(lib, q))) {
+            goto fail; /* cleaned_copy said why */
+        } else {
+            npsw_err e;
+            npsw_err_clear(&e);
+            if (npsw_analyse(lib, v, nq, &ao, res, &e) < 0) {
+                fail_err(&e);
+                goto fail;
             }
         }
+        for (size_t i = 0; ok && i < nq; i++) {
+            char *x = npsw_analysis_json(lib, NULL, NULL, i, &v[i], npsw_api_queries_file(q, i),
+                                         &res[i]);
+            ok = x && (i == 0 || fputc(',', f) != EOF) && fputs(x, f) != EOF;
+            free(x);
+        }
     }
-    text = cJSON_PrintUnformatted(arr);
-    if (!text) goto oom;
-    /* cJSON allocates with malloc unless hooks are installed (npswatch installs none), so the
-     * caller frees with npsw_api_free() */
-    goto done;
-oom:
-    fail(NPSW_ENOMEM, "out of memory for %zu queries", nq);
-done:
-    cJSON_Delete(arr);
+    ok = ok && fputc(']', f) != EOF;
+    if (f && fclose(f) != 0) ok = 0;
+    f = NULL;
+    if (!ok) {
+        fail(NPSW_ENOMEM, "out of memory for %zu queries", nq);
+        goto fail;
+    }
     free(res);
     free_copy(v, nq);
     return text;
+fail:
+    if (f) fclose(f);
+    free(text);
+    free(res);
+    free_copy(v, nq);
+    return NULL;
 }

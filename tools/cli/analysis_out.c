@@ -2,8 +2,8 @@
  * `npswatch analogues` and `npswatch submit` (docs/cli.md). */
 #include "analysis_out.h"
 
-#include <cjson/cJSON.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char analysis_tsv_header[] =
@@ -84,116 +84,15 @@ void analysis_tsv_row(FILE *f, const run_record *rr, size_t qi, const npsw_spect
     fputc('\n', f);
 }
 
-static void json_lib_ref(cJSON *o, const run_record *rr, uint64_t index)
-{
-    const npsw_lib *lib = rr->lib;
-    const uint64_t i = out_lib_row(rr, index);
-    cJSON_AddNumberToObject(o, "index", (double)(index + 1));
-    cJSON_AddStringToObject(o, "name", npsw_lib_meta(lib, i, NPSW_META_NAME));
-    cJSON_AddStringToObject(o, "inchikey", npsw_lib_meta(lib, i, NPSW_META_INCHIKEY));
-    cJSON_AddStringToObject(o, "formula", npsw_lib_meta(lib, i, NPSW_META_FORMULA));
-    cJSON_AddStringToObject(o, "accession", npsw_lib_meta(lib, i, NPSW_META_ACCESSION));
-    cJSON_AddStringToObject(o, "class", npsw_lib_meta(lib, i, NPSW_META_CLASS));
-    cJSON_AddNumberToObject(o, "mass", npsw_lib_mw(lib, i));
-}
-
-static double r4(double x) { return round(x * 1e4) / 1e4; }
+static uint64_t rr_row(uint64_t index, void *rr) { return out_lib_row(rr, index); }
 
 void analysis_json_row(FILE *f, const run_record *rr, size_t qi, const npsw_spectrum *q,
-                     const npsw_analysis *a)
+                       const npsw_analysis *a)
 {
-    const npsw_lib *lib = rr->lib;
     const char *sha, *file = out_query_file(rr, qi, &sha);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "record", "analysis");
-    cJSON_AddNumberToObject(o, "query_index", (double)(qi + 1));
-    cJSON_AddStringToObject(o, "query_name", npsw_spectrum_meta(q, NPSW_META_NAME));
-    cJSON_AddStringToObject(o, "query_inchikey", npsw_spectrum_meta(q, NPSW_META_INCHIKEY));
-    cJSON_AddStringToObject(o, "query_file", file);
-    cJSON_AddNumberToObject(o, "query_peaks", q->n);
-    cJSON_AddStringToObject(o, "verdict", npsw_verdict_name(a->verdict));
-    cJSON_AddNumberToObject(o, "confidence", r4(a->confidence));
-    cJSON_AddNumberToObject(o, "p_in_library", r4(a->p_in_library));
-    cJSON_AddNumberToObject(o, "p_analogue", r4(a->p_analogue));
-    cJSON_AddNumberToObject(o, "p_unknown", r4(1 - a->p_in_library - a->p_analogue));
-    cJSON *hits = cJSON_AddArrayToObject(o, "identity_hits");
-    for (uint32_t i = 0; i < a->n_hits; i++) {
-        cJSON *h = cJSON_CreateObject();
-        cJSON_AddNumberToObject(h, "rank", i + 1);
-        json_lib_ref(h, rr, a->hits[i].index);
-        cJSON_AddNumberToObject(h, "score", r4(a->hits[i].score));
-        cJSON_AddNumberToObject(h, "mf", npsw_mf_display(a->hits[i].all.mf));
-        cJSON_AddNumberToObject(h, "rmf", npsw_mf_display(a->hits[i].all.rmf));
-        cJSON_AddNumberToObject(h, "cosine", r4(a->hits[i].all.cosine));
-        cJSON_AddNumberToObject(h, "entropy", r4(a->hits[i].all.entropy));
-        cJSON_AddNumberToObject(h, "n_matched", a->hits[i].all.n_matched);
-        cJSON_AddItemToArray(hits, h);
-    }
-    cJSON *cands = cJSON_AddArrayToObject(o, "analogue_candidates");
-    int nominal = npsw_lib_get_info(lib)->clean.nominal;
-    for (uint32_t i = 0; i < a->n_cands; i++) {
-        const npsw_analogue_hit *c = &a->cands[i];
-        cJSON *h = cJSON_CreateObject();
-        cJSON_AddNumberToObject(h, "rank", i + 1);
-        json_lib_ref(h, rr, c->index);
-        cJSON_AddNumberToObject(h, "hybrid_score", r4(c->hybrid.score));
-        cJSON_AddNumberToObject(h, "query_mass", r4(c->query_mass));
-        cJSON_AddNumberToObject(h, "delta_mass", r4(c->delta));
-        cJSON_AddNumberToObject(h, "n_direct", c->hybrid.n_direct);
-        cJSON_AddNumberToObject(h, "n_shifted", c->hybrid.n_shifted);
-        npsw_delta_hypothesis hy[3];
-        int nh = npsw_explain_delta(c->delta, 0.01, nominal, hy, 3);
-        cJSON *ex = cJSON_AddArrayToObject(h, "explanations");
-        for (int j = 0; j < nh; j++) cJSON_AddItemToArray(ex, cJSON_CreateString(hy[j].label));
-        cJSON_AddItemToArray(cands, h);
-    }
-    if (a->has_analogue) {
-        cJSON *an = cJSON_AddObjectToObject(o, "analogue");
-        json_lib_ref(an, rr, a->analogue.index);
-        cJSON_AddNumberToObject(an, "hybrid_score", r4(a->analogue.hybrid.score));
-        cJSON_AddNumberToObject(an, "cosine", r4(a->analogue_cosine));
-        cJSON_AddNumberToObject(an, "query_mass", r4(a->analogue.query_mass));
-        cJSON_AddNumberToObject(an, "delta_mass", r4(a->analogue.delta));
-        cJSON_AddNumberToObject(an, "n_direct", a->analogue.hybrid.n_direct);
-        cJSON_AddNumberToObject(an, "n_shifted", a->analogue.hybrid.n_shifted);
-        cJSON_AddNumberToObject(an, "shift_support", r4(a->shift_support));
-        cJSON_AddStringToObject(an, "query_mass_from",
-                                q->precursor_mz > 0        ? "precursor"
-                                : a->analogue_from_shift ? "cross-correlation shift"
-                                                         : "molecular-ion candidate");
-        cJSON *su = cJSON_AddArrayToObject(an, "substituents");
-        for (int i = 0; i < a->n_subst; i++) {
-            cJSON *s = cJSON_CreateObject();
-            cJSON_AddStringToObject(s, "label", a->subst[i].h.label);
-            cJSON_AddNumberToObject(s, "delta", r4(a->subst[i].h.delta));
-            cJSON_AddNumberToObject(s, "error", r4(a->subst[i].h.error));
-            cJSON_AddNumberToObject(s, "evidence", r4(a->subst[i].evidence));
-            cJSON_AddStringToObject(s, "evidence_note", a->subst[i].why);
-            cJSON_AddItemToArray(su, s);
-        }
-    }
-    cJSON *sh = cJSON_AddArrayToObject(o, "shifts_vs_best_hit");
-    for (int i = 0; i < a->n_shifts; i++) {
-        cJSON *s = cJSON_CreateObject();
-        cJSON_AddNumberToObject(s, "shift", a->shifts[i].shift);
-        cJSON_AddNumberToObject(s, "correlation", r4(a->shifts[i].score));
-        cJSON_AddItemToArray(sh, s);
-    }
-    cJSON_AddStringToObject(o, "predicted_class", a->predicted_class);
-    cJSON_AddNumberToObject(o, "class_confidence", r4(a->class_confidence));
-    cJSON_AddNumberToObject(o, "class_vote_share", r4(a->class_share));
-    cJSON *di = cJSON_AddArrayToObject(o, "diagnostic_ions");
-    for (int i = 0; i < a->n_diag; i++) {
-        cJSON *d = cJSON_CreateObject();
-        cJSON_AddNumberToObject(d, "mz", a->diag[i]->mz);
-        cJSON_AddStringToObject(d, "class", a->diag[i]->cls);
-        cJSON_AddStringToObject(d, "ion", a->diag[i]->ion);
-        cJSON_AddItemToArray(di, d);
-    }
-    char *s = cJSON_PrintUnformatted(o);
+    char *s = npsw_analysis_json(rr->lib, rr_row, (void *)rr, qi, q, file, a);
     if (s) fprintf(f, "%s\n", s);
-    cJSON_free(s);
-    cJSON_Delete(o);
+    free(s);
 }
 
 int analysis_write(const char *path, out_format fmt, const run_record *rr,

@@ -183,6 +183,16 @@ int npsw_analyse_finish(const npsw_analyser *an, const npsw_spectrum *queries, s
                         const npsw_table_pair *pairs, const uint32_t *npairs, npsw_analysis *out,
                         npsw_err *err);
 
+/* One query's analysis as one line of JSON without its newline: the record of `npswatch
+ * analogues --format json` (docs/cli.md), also the C API's (npsw_api_analyse_json). qi is the
+ * query's 0-based position, file its file name (NULL: ""). Library spectra are reported by
+ * index (1-based in the JSON) and described from lib's row row(index, user), or row index when
+ * row is NULL (a part holding the listed spectra maps whole indices to its rows). Returns a
+ * malloc'd string to free(), or NULL when out of memory. */
+char *npsw_analysis_json(const npsw_lib *lib, uint64_t (*row)(uint64_t index, void *user),
+                         void *user, size_t qi, const npsw_spectrum *q, const char *file,
+                         const npsw_analysis *a);
+
 /* ---- calibration (core/src/calibration.c, fitted by bench/analogue_calibrate.py) ----------- */
 
 /* The features the calibrated models use, for the evaluation and for tests. */
