@@ -1220,6 +1220,17 @@ npsw_canvas *npsw_plot_mirror_canvas(const npsw_peaks *query, const npsw_peaks *
     return out;
 }
 
+/* Write a figure made by one of the *_canvas functions below to a PNG file and free it; a NULL
+ * figure is the failure its function set in err. */
+static int write_figure(npsw_canvas *c, const npsw_png_text *text, size_t n_text,
+                        const char *path, npsw_err *err)
+{
+    if (!c) return err->code < 0 ? err->code : NPSW_EINVAL;
+    int rc = npsw_canvas_write_png(c, text, n_text, path, err);
+    npsw_canvas_free(c);
+    return rc;
+}
+
 int npsw_plot_mirror(const npsw_peaks *query, const npsw_peaks *lib, const npsw_mirror_opts *o,
                      const npsw_png_text *text, size_t n_text, const char *path,
                      npsw_plot_layout *layout, npsw_err *err)
@@ -1228,10 +1239,7 @@ int npsw_plot_mirror(const npsw_peaks *query, const npsw_peaks *lib, const npsw_
     if (!err) err = &local;
     npsw_err_clear(err);
     npsw_canvas *c = npsw_plot_mirror_canvas(query, lib, o, layout, err);
-    if (!c) return err->code < 0 ? err->code : NPSW_EINVAL;
-    int rc = npsw_canvas_write_png(c, text, n_text, path, err);
-    npsw_canvas_free(c);
-    return rc;
+    return write_figure(c, text, n_text, path, err);
 }
 
 /* ---- timeline --------------------------------------------------------------------------- */
@@ -1451,10 +1459,7 @@ int npsw_plot_timeline(const npsw_time_count *pts, size_t n, const npsw_timeline
     if (!err) err = &local;
     npsw_err_clear(err);
     npsw_canvas *c = npsw_plot_timeline_canvas(pts, n, o, layout, err);
-    if (!c) return err->code < 0 ? err->code : NPSW_EINVAL;
-    int rc = npsw_canvas_write_png(c, text, n_text, path, err);
-    npsw_canvas_free(c);
-    return rc;
+    return write_figure(c, text, n_text, path, err);
 }
 
 /* ---- line chart ------------------------------------------------------------------------- */
@@ -1695,8 +1700,5 @@ int npsw_plot_lines(const npsw_series *s, size_t ns, const npsw_lines_opts *o,
     if (!err) err = &local;
     npsw_err_clear(err);
     npsw_canvas *c = npsw_plot_lines_canvas(s, ns, o, layout, err);
-    if (!c) return err->code < 0 ? err->code : NPSW_EINVAL;
-    int rc = npsw_canvas_write_png(c, text, n_text, path, err);
-    npsw_canvas_free(c);
-    return rc;
+    return write_figure(c, text, n_text, path, err);
 }
