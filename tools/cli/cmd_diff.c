@@ -440,8 +440,9 @@ static int compare(diff *d)
     sp.nominal = d->o.li->clean.nominal && d->n.li->clean.nominal;
     uint64_t a = 0, b = 0;
     while (a < ko.n || b < kn.n) {
+        /* equal keys are sorted by index on both sides, so walking them together pairs the
+         * k-th with the k-th; the surplus of the side with more falls out as removed or added */
         int c = a == ko.n ? 1 : b == kn.n ? -1 : strcmp(ko.v[a].key, kn.v[b].key);
-        if (!c) c = ko.v[a].occ < kn.v[b].occ ? -1 : ko.v[a].occ > kn.v[b].occ;
         item it = {.old_i = NONE, .new_i = NONE};
         if (c < 0) {
             it.old_i = ko.v[a].index;
