@@ -423,6 +423,12 @@ static int item_cmp_new(const void *a, const void *b)
     return x->new_i < y->new_i ? -1 : x->new_i > y->new_i;
 }
 
+/* An empty list has no array, and qsort's array must not be NULL even for 0 elements. */
+static void items_sort(items *l, int (*cmp)(const void *, const void *))
+{
+    if (l->n) qsort(l->v, l->n, sizeof *l->v, cmp);
+}
+
 static int compare(diff *d)
 {
     keys ko, kn;
@@ -469,9 +475,9 @@ static int compare(diff *d)
         }
     }
     if (count_moved(new_of_old, ko.n, d->matched, &d->moved) < 0) goto done;
-    qsort(d->removed.v, d->removed.n, sizeof(item), item_cmp_old);
-    qsort(d->added.v, d->added.n, sizeof(item), item_cmp_new);
-    qsort(d->changed.v, d->changed.n, sizeof(item), item_cmp_old);
+    items_sort(&d->removed, item_cmp_old);
+    items_sort(&d->added, item_cmp_new);
+    items_sort(&d->changed, item_cmp_old);
     d->differs = d->removed.n || d->added.n || d->changed.n || d->moved || d->n_cd;
     /* a version made from a parent only appends entries (npsw_lib_append): anything else means
      * the lineage does not describe this content */
@@ -1006,16 +1012,19 @@ int cmd_diff(int argc, char **argv)
     int rc = open_side(&d->o, argv[optind]);
     if (rc == EXIT_OK) rc = open_side(&d->n, argv[optind + 1]);
     if (rc != EXIT_OK) goto done;
+    /* the output is opened before the comparison, which takes a while on large libraries: a
+     * path that cannot be written is reported at once */
+    cli_out out;
+    if ((rc = cli_out_open(&out, outpath)) != EXIT_OK) goto done;
     npsw_utc_now(d->utc);
     relate(d);
     compare_cleaning(d);
     if (compare(d) < 0) {
+        cli_out_abort(&out);
         cli_msg("diff: out of memory comparing %s and %s", d->o.path, d->n.path);
         rc = EXIT_INTERNAL;
         goto done;
     }
-    cli_out out;
-    if ((rc = cli_out_open(&out, outpath)) != EXIT_OK) goto done;
     int wrc = 0;
     if (fmt == FMT_JSON) {
         wrc = json_write(out.f, d, summary);
