@@ -321,7 +321,8 @@ static void relate(diff *d)
         d->rel = REL_NEW_DESCENDS;
         len = (size_t)snprintf(d->rel_text, sizeof d->rel_text,
                                "NEW descends from OLD (NEW's lineage): %s",
-                               d->generations == 1 ? "OLD is NEW's parent" : "OLD is an ancestor of NEW");
+                               d->generations == 1 ? "OLD is NEW's parent"
+                                                   : "OLD is an ancestor of NEW");
         if (d->generations > 1 && d->generations <= gn->n_ancestors) {
             /* the versions in between, from NEW's chain */
             len += (size_t)snprintf(d->rel_text + len, sizeof d->rel_text - len,
@@ -390,7 +391,8 @@ static void compare_pair(diff *d, const npsw_score_params *sp, item *it)
 /* Paired entries whose relative order changed: the pairs, taken in OLD's order, minus the
  * longest run with increasing NEW indices (patience sorting, O(n log n)). new_of_old[i] is
  * NONE for entries of OLD that were removed. */
-static int count_moved(const uint64_t *new_of_old, uint64_t n_old, uint64_t matched, uint64_t *moved)
+static int count_moved(const uint64_t *new_of_old, uint64_t n_old, uint64_t matched,
+                       uint64_t *moved)
 {
     uint64_t *tail = malloc((matched ? matched : 1) * sizeof *tail), len = 0;
     if (!tail) return -1;
@@ -553,7 +555,8 @@ static unsigned long first_difference(const char *a, const char *b)
     for (; *a && *a == *b; a++, b++)
         if (((unsigned char)*a & 0xC0) != 0x80) chars++;
     /* a difference inside a multi-byte character belongs to that character */
-    return (((unsigned char)*a & 0xC0) == 0x80 || ((unsigned char)*b & 0xC0) == 0x80) ? chars : chars + 1;
+    int inside = ((unsigned char)*a & 0xC0) == 0x80 || ((unsigned char)*b & 0xC0) == 0x80;
+    return inside ? chars : chars + 1;
 }
 
 /* The entry's key and name for a section line: `accession A  "NAME"` */
@@ -602,7 +605,8 @@ static void text_summary(FILE *f, const diff *d)
     }
     fprintf(f, "entries paired by: accession, else InChIKey + name, else name\n");
     fprintf(f, "entries: OLD %llu, NEW %llu, paired %llu\n",
-            (unsigned long long)npsw_lib_size(d->o.lib), (unsigned long long)npsw_lib_size(d->n.lib),
+            (unsigned long long)npsw_lib_size(d->o.lib),
+            (unsigned long long)npsw_lib_size(d->n.lib),
             (unsigned long long)d->matched);
     fprintf(f, "unchanged: %llu\nchanged: %zu", (unsigned long long)d->unchanged, d->changed.n);
     const char *sep = " (";
@@ -645,7 +649,8 @@ static void text_sections(FILE *f, diff *d, unsigned long width)
         for (int k = 0; k < F_PEAKS; k++) {
             if (!(it->diff >> k & 1)) continue;
             char b1[32], b2[32];
-            const char *v1 = value_of(&d->o, it->old_i, k, b1), *v2 = value_of(&d->n, it->new_i, k, b2);
+            const char *v1 = value_of(&d->o, it->old_i, k, b1);
+            const char *v2 = value_of(&d->n, it->new_i, k, b2);
             fprintf(f, "      %s: ", field_name(k));
             text_value(f, k < NPSW_META_COUNT || *v1 ? v1 : "(none)", width);
             fputs(" -> ", f);
@@ -676,7 +681,8 @@ static void tsv_library(FILE *f, const char *p, const side *s, const char *clean
     fprintf(f, "\n# %s_format\t%d.%d\n# %s_created_utc\t%s\n# %s_sha256\t%s\n", p,
             li->format_major, li->format_minor, p, li->created_utc, p, li->content_sha256);
     fprintf(f, "# %s_spectra\t%llu\n# %s_peaks\t%llu\n# %s_cleaning\t%s\n", p,
-            (unsigned long long)npsw_lib_size(s->lib), p, (unsigned long long)npsw_lib_npeaks(s->lib),
+            (unsigned long long)npsw_lib_size(s->lib), p,
+            (unsigned long long)npsw_lib_npeaks(s->lib),
             p, clean);
 }
 
@@ -702,7 +708,8 @@ static void tsv_summary(FILE *f, const diff *d)
             (unsigned long long)d->repeated_o, (unsigned long long)d->repeated_n);
     for (int k = 0; k < F_COUNT; k++)
         if (d->field_count[k])
-            fprintf(f, "# changed_%s\t%llu\n", field_name(k), (unsigned long long)d->field_count[k]);
+            fprintf(f, "# changed_%s\t%llu\n", field_name(k),
+                    (unsigned long long)d->field_count[k]);
     fprintf(f, "# differences\t%s\n", d->differs ? "yes" : "no");
 }
 
@@ -832,7 +839,8 @@ static cJSON *json_head(const diff *d)
     cJSON_AddNumberToObject(c, "repeated_keys_new", (double)d->repeated_n);
     cJSON *cf = cJSON_AddObjectToObject(c, "changed_fields");
     for (int k = 0; k < F_COUNT; k++)
-        if (d->field_count[k]) cJSON_AddNumberToObject(cf, field_name(k), (double)d->field_count[k]);
+        if (d->field_count[k])
+            cJSON_AddNumberToObject(cf, field_name(k), (double)d->field_count[k]);
     cJSON_AddBoolToObject(o, "differences", d->differs);
     return o;
 }
@@ -921,7 +929,8 @@ static int json_write(FILE *f, diff *d, int summary)
     cJSON_free(s);
     fputs(",\"removed\":[", f);
     for (size_t r = 0; r < d->removed.n; r++)
-        if (json_put(f, json_entry(&d->o, d->removed.v[r].old_i, &d->removed.v[r]), !r) < 0) return -1;
+        if (json_put(f, json_entry(&d->o, d->removed.v[r].old_i, &d->removed.v[r]), !r) < 0)
+            return -1;
     fputs("],\"added\":[", f);
     for (size_t r = 0; r < d->added.n; r++) {
         const item *it = &d->added.v[r];
