@@ -22,6 +22,7 @@ typedef struct cli_command {
 int cmd_build(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 int cmd_analogues(int argc, char **argv);
 int cmd_ledger(int argc, char **argv);
 int cmd_lab(int argc, char **argv);

@@ -35,6 +35,10 @@ EXIT_STATUS = [
     ("1", "bad input or usage (a message names the file and line, or the option)"),
     ("2", "internal or storage error"),
 ]
+# Exit statuses only some commands have (their --help says so too).
+EXIT_STATUS_EXTRA = {
+    ("npswatch", "diff"): [("3", "with --exit-code: the two libraries' contents differ")],
+}
 # What differs between the programs; the pages are made by the same code from their --help.
 PROGRAMS = {
     "npswatch": {
@@ -174,10 +178,10 @@ def header(name, section_title, version):
     ]
 
 
-def tail(prog, see_also):
+def tail(prog, see_also, cmd=None):
     spec = PROGRAMS[prog]
     out = [".SH EXIT STATUS"]
-    for code, what in EXIT_STATUS:
+    for code, what in EXIT_STATUS + EXIT_STATUS_EXTRA.get((prog, cmd), []):
         out += [".TP", f".B {code}", esc(what)]
     out += [".SH ENVIRONMENT"]
     for var, what in spec["environment"]:
@@ -214,7 +218,7 @@ def command_page(prog, cmd, summary, text, version, all_cmds):
                 out.append(".PP")
             out += [esc(l.strip()) for l in para]
     out += tail(prog, [prog] + [f"{prog}-{c}" for c in all_cmds if c != cmd]
-                + PROGRAMS[prog]["see_also"](cmd))
+                + PROGRAMS[prog]["see_also"](cmd), cmd)
     return name, "\n".join(out) + "\n"
 
 
