@@ -53,6 +53,9 @@ adv=$(python3 -c 'import json; print(json.load(open("out/advisory/advisory.json"
 $N curate --ledger out/ledger.db accept "$adv" --name "Fluorofentanyl (ring position not determined)" \
     --class fentanyl --actor "Hub curator" -l out/default.h5 -o out/default-adv1.h5
 $N info out/default-adv1.h5 | grep -E "^lineage|^  [0-9]+\. version"
+echo "== what the new version changed (npswatch diff) ==" >&2
+$N diff out/default.h5 out/default-adv1.h5 -o out/library_diff.txt
+sed -n '/^relation:/,$p' out/library_diff.txt | head -24
 echo "== the withheld spectra against the new library version (rank 1) ==" >&2
 $N search -l out/default-adv1.h5 -k 1 spectra_db/data/examples/emerging.msp | grep -v '^#' | cut -f2,7,12,13
 $N audit verify out/ledger.db
