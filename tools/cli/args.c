@@ -8,6 +8,22 @@
 
 #include "npsw/analyse.h"
 
+/* After the options of search or analogues: a library and at least one query file are needed.
+ * 1 when the command line is good (bad: an option was already refused). */
+static int positional_ok(const char *cmd, int bad, const char *libpath, int argc)
+{
+    if (bad) return 0;
+    if (!libpath) {
+        cli_msg("%s: -l LIB.h5 is required", cmd);
+        return 0;
+    }
+    if (optind >= argc) {
+        cli_msg("%s: no query files", cmd);
+        return 0;
+    }
+    return 1;
+}
+
 /* ---- search ------------------------------------------------------------------------------ */
 
 static void search_help(FILE *f, const char *prog, const char *note)
@@ -146,15 +162,7 @@ int search_cli_parse(int argc, char **argv, const char *prog, const char *note, 
     }
     if (ipow > 0) so->params.int_power = ipow;
     if (mpow >= 0) so->params.mz_power = mpow;
-    if (!bad && !x->libpath) {
-        cli_msg("search: -l LIB.h5 is required");
-        bad = 1;
-    }
-    if (!bad && optind >= argc) {
-        cli_msg("search: no query files");
-        bad = 1;
-    }
-    if (bad) {
+    if (!positional_ok("search", bad, x->libpath, argc)) {
         search_help(stderr, prog, note);
         return EXIT_INPUT;
     }
@@ -233,15 +241,7 @@ int analogues_cli_parse(int argc, char **argv, const char *prog, const char *not
     analysis_cli_finish(&an);
     x->ao = an.ao;
     x->fmt = an.fmt;
-    if (!bad && !x->libpath) {
-        cli_msg("analogues: -l LIB.h5 is required");
-        bad = 1;
-    }
-    if (!bad && optind >= argc) {
-        cli_msg("analogues: no query files");
-        bad = 1;
-    }
-    if (bad) {
+    if (!positional_ok("analogues", bad, x->libpath, argc)) {
         analogues_help(stderr, prog, note);
         return EXIT_INPUT;
     }
