@@ -304,7 +304,7 @@ static void check_peaks(lint *L, size_t r, const npsw_spectrum *s)
     if (pl < 0) L->oom = 1;
     if (pl > 0)
         add(L, r, C_PROFILE, check_sev[C_PROFILE],
-            "profile-like: %u of the %u gaps between neighbouring m/z are below %g Da (%u "
+            "%u of the %u gaps between neighbouring m/z are below %g Da (%u "
             "points); centroid the data at the source",
             close, gaps, NPSW_PROFILE_GAP_DA, s->n);
 }
