@@ -179,3 +179,28 @@ int npsw_clean(npsw_spectrum *s, const npsw_clean_opts *o, npsw_clean_report *re
     if (rep) *rep = r;
     return (int)w;
 }
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int npsw_profile_like(const double *mz, uint32_t n, uint32_t *n_close, uint32_t *n_gaps)
+{
+    *n_close = *n_gaps = 0;
+    double *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v) return NPSW_ENOMEM;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (isfinite(mz[i]) && mz[i] > 0) v[k++] = mz[i];
+    qsort(v, k, sizeof *v, cmp_double);
+    for (uint32_t i = 1; i < k; i++) {
+        double gap = v[i] - v[i - 1];
+        if (gap <= 0) continue;
+        ++*n_gaps;
+        if (gap < NPSW_PROFILE_GAP_DA) ++*n_close;
+    }
+    free(v);
+    return k >= NPSW_PROFILE_MIN_PEAKS && *n_gaps > 0 && 2 * (uint64_t)*n_close >= *n_gaps;
+}

@@ -137,12 +137,43 @@ static void test_sha256_vector(void **state)
     assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
+/* Profile-like: hand-made lists. 3 ions sampled every 0.1 Da over +-0.3 Da (21 points; 18 of
+ * the 20 gaps are 0.1 Da, 2 are the ~0.4-1.4 Da jumps between ions: 0.4 counts as close) is
+ * profile; a nominal list never is; 20 accurate centroids with 3 close isotope pairs are not; 9
+ * profile points are too few to judge. */
+static void test_profile_like(void **state)
+{
+    (void)state;
+    double prof[21], nom[30], cen[20];
+    int k = 0;
+    for (int ion = 0; ion < 3; ion++)
+        for (int j = -3; j <= 3; j++) prof[k++] = 100.0 + ion * 1.0 + j * 0.1;
+    uint32_t close, gaps;
+    /* gaps: within each ion 6 x 0.1; between ions 100.3 -> 100.7 = 0.4 (twice): 20 gaps, all
+     * close */
+    assert_int_equal(npsw_profile_like(prof, 21, &close, &gaps), 1);
+    assert_int_equal(gaps, 20);
+    assert_int_equal(close, 20);
+    assert_int_equal(npsw_profile_like(prof, 9, &close, &gaps), 0);
+    for (int i = 0; i < 30; i++) nom[i] = 40 + i;
+    assert_int_equal(npsw_profile_like(nom, 30, &close, &gaps), 0);
+    assert_int_equal(close, 0);
+    for (int i = 0; i < 20; i++) cen[i] = 50.0123 + 7.31 * i;
+    cen[3] = cen[2] + 0.02;
+    cen[8] = cen[7] + 0.3;
+    cen[15] = cen[14] + 0.45;
+    assert_int_equal(npsw_profile_like(cen, 20, &close, &gaps), 0);
+    assert_int_equal(close, 3);
+    assert_int_equal(gaps, 19);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nominal_steps),  cmocka_unit_test(test_boundary_and_sum),
         cmocka_unit_test(test_rounding_and_floor), cmocka_unit_test(test_accurate),
         cmocka_unit_test(test_empty_and_options), cmocka_unit_test(test_sha256_vector),
+        cmocka_unit_test(test_profile_like),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,6 +23,7 @@ int cmd_build(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_lint(int argc, char **argv);
 int cmd_analogues(int argc, char **argv);
 int cmd_ledger(int argc, char **argv);
 int cmd_lab(int argc, char **argv);

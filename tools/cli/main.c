@@ -16,6 +16,7 @@ static const cli_command commands[] = {
     {"search", "identity search of query spectra against a library (hit lists)", cmd_search},
     {"analogues", "unknown-analogue analysis: verdict, analogue, substituents, class", cmd_analogues},
     {"info", "describe a library file; --verify checks its checksum", cmd_info},
+    {"lint", "quality report on spectra files or a library: peaks, masses, identity, duplicates", cmd_lint},
     {"diff", "what changed between two library versions: entries, lineage, cleaning", cmd_diff},
     {"ledger", "create (init) or describe (info) a lab-submissions ledger", cmd_ledger},
     {"lab", "add a laboratory to a ledger (prints its token once), or list them", cmd_lab},

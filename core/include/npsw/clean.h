@@ -65,6 +65,20 @@ typedef struct npsw_clean_report {
  * nothing), or an error. `rep` may be NULL. */
 int npsw_clean(npsw_spectrum *s, const npsw_clean_opts *o, npsw_clean_report *rep) NPSW_WUR;
 
+/* Does a peak list look like profile (continuum) data read as peaks? Centroided spectra have
+ * one peak per ion: nominal EI lists are at least 1 Da apart, accurate centroids rarely closer
+ * than 0.5 Da except for a few isotope fine-structure pairs. Profile data sample each ion
+ * every 0.01-0.2 Da, so most neighbouring points are close. Rule: at least
+ * NPSW_PROFILE_MIN_PEAKS peaks with a valid m/z, and at least half of the gaps between
+ * neighbouring distinct m/z (sorted) below NPSW_PROFILE_GAP_DA. Equal m/z are not counted (they
+ * are duplicates, which cleaning merges). Returns 1 (profile-like) or 0, and the number of close
+ * gaps and of gaps counted; NPSW_ENOMEM when the sorted copy cannot be made. Cleaning does not
+ * act on it: nominal binning would fold a profile into nonsense that still scores, so callers
+ * (npswatch lint) report it for a person to centroid the data at the source. */
+#define NPSW_PROFILE_MIN_PEAKS 10
+#define NPSW_PROFILE_GAP_DA 0.5
+int npsw_profile_like(const double *mz, uint32_t n, uint32_t *n_close, uint32_t *n_gaps) NPSW_WUR;
+
 /* Nominal m/z of an accurate m/z under the binning rule. */
 double npsw_nominal_mz(double mz, double bin_boundary);
 
