@@ -75,12 +75,12 @@ void analysis_tsv_row(FILE *f, const run_record *rr, size_t qi, const npsw_spect
         fputs("\t\t\t\t\t\t\t\t\t", f);
     }
     fputc('\t', f);
-    out_tsv_field(f, sub);
+    out_tsv_raw(f, sub);
     analysis_diag_text(a, dia, sizeof dia);
     fputc('\t', f);
     out_tsv_field(f, a->predicted_class);
     fprintf(f, "\t%.4f\t", a->class_confidence);
-    out_tsv_field(f, dia);
+    out_tsv_raw(f, dia);
     fputc('\n', f);
 }
 

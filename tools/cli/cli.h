@@ -139,8 +139,15 @@ typedef struct run_record {
  * a part of the library holding the reported spectra (npswatch-mpi); aborts when it is not held
  * (a caller's bug). For a whole library, the index itself. */
 uint64_t out_lib_row(const run_record *rr, uint64_t index);
-/* The TSV field of a value: tabs and line breaks become spaces. */
+/* The TSV field of a text that comes from a record or a person (names, identifiers, classes,
+ * comments, file and laboratory names): tabs and line breaks become spaces, and a text that
+ * starts with =, +, - or @ gets a leading apostrophe, so that a spreadsheet opening the table
+ * shows it instead of evaluating it as a formula ("CSV injection": spectra and their names come
+ * from many laboratories). docs/cli.md, "Output". */
 void out_tsv_field(FILE *f, const char *s);
+/* The TSV field of a text npswatch computed (substituent labels such as "+CH2", messages):
+ * tabs and line breaks become spaces, nothing else changes. */
+void out_tsv_raw(FILE *f, const char *s);
 /* Which query file (path, SHA-256) a query came from. */
 const char *out_query_file(const run_record *rr, size_t qindex, const char **sha);
 

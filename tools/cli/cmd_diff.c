@@ -692,7 +692,7 @@ static void tsv_summary(FILE *f, const diff *d)
     tsv_library(f, "old", &d->o, d->clean_o);
     tsv_library(f, "new", &d->n, d->clean_n);
     fprintf(f, "# relation\t%s\n# relation_text\t", rel_name[d->rel]);
-    out_tsv_field(f, d->rel_text);
+    out_tsv_raw(f, d->rel_text);
     if (d->rel == REL_NEW_DESCENDS)
         fprintf(f, "\n# lineage_consistent\t%s", d->lineage_ok ? "yes" : "no");
     fprintf(f, "\n# cleaning_same\t%s\n", d->n_cd ? "no" : "yes");

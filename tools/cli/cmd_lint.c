@@ -911,7 +911,7 @@ static void write_tsv(FILE *f, const lint *L, const summary *sm, const char *utc
         fputc('\t', f);
         out_tsv_field(f, s ? npsw_spectrum_meta(s, NPSW_META_ACCESSION) : "");
         fprintf(f, "\t%s\t%s\t", check_id[x->check], sev_name[x->sev]);
-        out_tsv_field(f, x->msg);
+        out_tsv_raw(f, x->msg);
         fputc('\n', f);
     }
 }

@@ -310,7 +310,7 @@ int cmd_signals(int argc, char **argv)
             fputc('\t', f);
             for (uint32_t k = 0; k < s->n_subst; k++) {
                 if (k) fputc(';', f);
-                out_tsv_field(f, s->subst[k].label);
+                out_tsv_raw(f, s->subst[k].label);
                 fprintf(f, " (%+.3f, %u)", s->subst[k].delta, s->subst[k].count);
             }
             fputc('\t', f);

@@ -61,6 +61,21 @@ static void params_text(const run_record *rr, char *buf, size_t size)
     }
 }
 
+/* A value of the run record that comes from outside npswatch (file and library names): in a
+ * TSV table the guarded field of out_tsv_field, in the NIST text as it is. */
+static void rr_value(FILE *f, out_format fmt, const char *v)
+{
+    if (fmt == OUT_TSV) out_tsv_field(f, v);
+    else fputs(v, f);
+}
+
+static void rr_text(FILE *f, out_format fmt, const char *c, const char *key, const char *v)
+{
+    fprintf(f, "%s%s\t", c, key);
+    rr_value(f, fmt, v);
+    fputc('\n', f);
+}
+
 void out_begin(FILE *f, out_format fmt, const run_record *rr)
 {
     const npsw_lib_info *li = npsw_lib_get_info(rr->lib);
@@ -95,17 +110,19 @@ void out_begin(FILE *f, out_format fmt, const run_record *rr)
     }
     const char *c = fmt == OUT_NIST ? "" : "# ";
     fprintf(f, "%snpswatch_version\t%s\n", c, NPSW_VERSION);
-    fprintf(f, "%slibrary_file\t%s\n", c, rr->lib_path);
-    fprintf(f, "%slibrary_name\t%s\n", c, li->name);
-    fprintf(f, "%slibrary_version\t%s\n", c, li->version);
+    rr_text(f, fmt, c, "library_file", rr->lib_path);
+    rr_text(f, fmt, c, "library_name", li->name);
+    rr_text(f, fmt, c, "library_version", li->version);
     fprintf(f, "%slibrary_sha256\t%s\n", c, li->content_sha256);
     fprintf(f, "%slibrary_spectra\t%llu\n", c, (unsigned long long)npsw_lib_whole_size(rr->lib));
     fprintf(f, "%sparameters\t%s\n", c, params);
     fprintf(f, "%scleaning\t%s\n", c, clean);
     fprintf(f, "%sutc_time\t%s\n", c, rr->utc);
-    for (size_t i = 0; i < rr->queries->n_files; i++)
-        fprintf(f, "%squery_file\t%s\tsha256=%s\n", c, rr->queries->files[i].path,
-                rr->queries->files[i].sha256);
+    for (size_t i = 0; i < rr->queries->n_files; i++) {
+        fprintf(f, "%squery_file\t", c);
+        rr_value(f, fmt, rr->queries->files[i].path);
+        fprintf(f, "\tsha256=%s\n", rr->queries->files[i].sha256);
+    }
     fprintf(f, "%snote\tlibrary search results, not identifications\n", c);
     if (fmt == OUT_TSV && rr->tsv_header)
         fprintf(f, "%s\n", rr->tsv_header);
@@ -122,11 +139,11 @@ static void tsv_query(FILE *f, const run_record *rr, size_t qi, const npsw_spect
     const char *sha, *file = query_file_of(rr, qi, &sha);
     for (uint32_t r = 0; r < (nh ? nh : 1); r++) {
         fprintf(f, "%zu\t", qi + 1);
-        tsv_field(f, npsw_spectrum_meta(q, NPSW_META_NAME));
+        out_tsv_field(f, npsw_spectrum_meta(q, NPSW_META_NAME));
         fputc('\t', f);
-        tsv_field(f, npsw_spectrum_meta(q, NPSW_META_INCHIKEY));
+        out_tsv_field(f, npsw_spectrum_meta(q, NPSW_META_INCHIKEY));
         fputc('\t', f);
-        tsv_field(f, file);
+        out_tsv_field(f, file);
         if (!nh) { /* searched, nothing matched: one row with rank 0 and empty hit fields */
             fprintf(f, "\t0\t\t\t\t\t\t\t\t\t\t\t\t\t\t%u\t\n", q->n);
             return;
@@ -135,15 +152,15 @@ static void tsv_query(FILE *f, const run_record *rr, size_t qi, const npsw_spect
         const uint64_t row = out_lib_row(rr, x->index);
         npsw_peaks lp = npsw_lib_peaks(rr->lib, row);
         fprintf(f, "\t%u\t%llu\t", r + 1, (unsigned long long)x->index + 1);
-        tsv_field(f, npsw_lib_meta(rr->lib, row, NPSW_META_NAME));
+        out_tsv_field(f, npsw_lib_meta(rr->lib, row, NPSW_META_NAME));
         fputc('\t', f);
-        tsv_field(f, npsw_lib_meta(rr->lib, row, NPSW_META_INCHIKEY));
+        out_tsv_field(f, npsw_lib_meta(rr->lib, row, NPSW_META_INCHIKEY));
         fputc('\t', f);
-        tsv_field(f, npsw_lib_meta(rr->lib, row, NPSW_META_FORMULA));
+        out_tsv_field(f, npsw_lib_meta(rr->lib, row, NPSW_META_FORMULA));
         fputc('\t', f);
-        tsv_field(f, npsw_lib_meta(rr->lib, row, NPSW_META_ACCESSION));
+        out_tsv_field(f, npsw_lib_meta(rr->lib, row, NPSW_META_ACCESSION));
         fputc('\t', f);
-        tsv_field(f, npsw_lib_meta(rr->lib, row, NPSW_META_CLASS));
+        out_tsv_field(f, npsw_lib_meta(rr->lib, row, NPSW_META_CLASS));
         if (score_is_mf_like(rr->opts->score))
             fprintf(f, "\t%d", npsw_mf_display(x->score));
         else
@@ -225,7 +242,13 @@ void out_query(FILE *f, out_format fmt, const run_record *rr, size_t qindex,
     }
 }
 
-void out_tsv_field(FILE *f, const char *s) { tsv_field(f, s); }
+void out_tsv_field(FILE *f, const char *s)
+{
+    if (*s == '=' || *s == '+' || *s == '-' || *s == '@') fputc('\'', f);
+    tsv_field(f, s);
+}
+
+void out_tsv_raw(FILE *f, const char *s) { tsv_field(f, s); }
 
 const char *out_query_file(const run_record *rr, size_t qindex, const char **sha)
 {
