@@ -1667,3 +1667,10 @@ done:
     sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
 }
+
+const char *npsw_sqlite_version(void)
+{
+    static char buf[48];
+    snprintf(buf, sizeof buf, "SQLite %s", sqlite3_libversion());
+    return buf;
+}

@@ -1388,3 +1388,12 @@ static int mzml_probe(const char *buf, size_t len)
 
 const npsw_format_ops npsw_mzml_ops = {NPSW_FMT_MZML, "mzml", mzml_probe, mzml_next,
                                        mzml_free_state};
+
+const char *npsw_libxml2_version(void)
+{
+    /* xmlParserVersion is the running library's version as digits, e.g. "20914" = 2.9.14 */
+    static char buf[48];
+    long v = strtol(xmlParserVersion, NULL, 10);
+    snprintf(buf, sizeof buf, "libxml2 %ld.%ld.%ld", v / 10000, v / 100 % 100, v % 100);
+    return buf;
+}

@@ -25,6 +25,11 @@ rc=$?
 [ $rc -eq 0 ] || fail "--version exited $rc"
 grep -q "library file format 1.3" version.out || { fail "--version lacks 'library file format 1.3'"; show version.out; }
 grep -q "^npswatch " version.out || { fail "--version lacks a line starting 'npswatch '"; show version.out; }
+# the loaded libraries, each with a version number
+for lib in "HDF5 [0-9]" "FFTW fftw-3" "libpng [0-9]" "zlib [0-9]" "cJSON [0-9]" "OpenSSL [0-9]" \
+           "SQLite 3\.[0-9]" "libxml2 2\.[0-9]" "libmicrohttpd [0-9]"; do
+    grep -q "^linked: .*$lib" version.out || { fail "--version lacks '$lib' in its linked: line"; show version.out; }
+done
 
 "$BIN" --help >help.out 2>help.err
 rc=$?

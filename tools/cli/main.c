@@ -1,7 +1,8 @@
 /* main.c - npswatch: dispatch to subcommands (one file each, registered in `commands`). */
 #include <cjson/cJSON.h>
 #include <fftw3.h>
-#include <openssl/opensslv.h>
+#include <microhttpd.h>
+#include <openssl/crypto.h>
 #include <png.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,8 @@
 
 #include "cli.h"
 #include "npsw/config.h"
+#include "npsw/io.h"
+#include "npsw/ledger.h"
 #include "npsw/libfile.h"
 
 static const cli_command commands[] = {
@@ -51,10 +54,12 @@ static void version(void)
     printf("library file format %d.%d\n", NPSW_FORMAT_MAJOR, NPSW_FORMAT_MINOR);
     printf("build: %s\n", NPSW_BUILD_TYPE);
     printf("search kernel: %s\n", npsw_search_kernel_name());
-    printf("features: importers=msp,mgf,jcamp,csv scores=mf,rmf,cosine,entropy openmp\n");
-    printf("linked: %s, FFTW %s, libpng %s, zlib %s, cJSON %d.%d.%d, %s\n", npsw_hdf5_version(),
-           fftw_version, PNG_LIBPNG_VER_STRING, zlibVersion(), CJSON_VERSION_MAJOR,
-           CJSON_VERSION_MINOR, CJSON_VERSION_PATCH, OPENSSL_VERSION_TEXT);
+    printf("features: importers=msp,mgf,jcamp,csv,mzml scores=mf,rmf,cosine,entropy openmp\n");
+    /* the versions of the libraries actually loaded (run time, not the headers built against) */
+    printf("linked: %s, FFTW %s, libpng %s, zlib %s, cJSON %s, %s, %s, %s, libmicrohttpd %s\n",
+           npsw_hdf5_version(), fftw_version, png_get_libpng_ver(NULL), zlibVersion(),
+           cJSON_Version(), OpenSSL_version(OPENSSL_VERSION), npsw_sqlite_version(),
+           npsw_libxml2_version(), MHD_get_version());
 }
 
 int main(int argc, char **argv)

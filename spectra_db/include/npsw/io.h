@@ -72,6 +72,8 @@ typedef struct npsw_read_opts {
     void *progress_user;
 } npsw_read_opts;
 
+/* The libxml2 in use for mzML ("libxml2 2.9.14"), for --version. */
+const char *npsw_libxml2_version(void);
 npsw_read_opts npsw_read_opts_default(void);
 
 typedef struct npsw_reader npsw_reader;

@@ -53,6 +53,9 @@ enum npsw_ledger_flags {
     NPSW_LEDGER_CREATE = 1 /* create the file when it does not exist (or is empty) */
 };
 
+/* The SQLite library in use ("SQLite 3.40.1"), for --version. */
+const char *npsw_sqlite_version(void);
+
 /* Open (and, with NPSW_LEDGER_CREATE, create) a ledger; an older schema is migrated in one
  * transaction. Refuses a file that is not SQLite or is SQLite but not a ledger (NPSW_EFORMAT)
  * and a newer schema (NPSW_EVERSION). *created (may be NULL) says whether the schema was created
