@@ -1016,9 +1016,13 @@ static int box_overlap(const npsw_box *a, const npsw_box *b, int pad)
 
 /* Draw one spectrum's sticks (up: dir = -1, down: dir = +1) and label its top peaks. */
 static int draw_half(fig *g, const frame *f, npsw_plot_layout *L, const npsw_peaks *p,
-                     const spec_info *si, int dir, npsw_rgb k, uint32_t n_labels, int integer_mz,
-                     npsw_box *placed, uint32_t *n_placed)
+                     const spec_info *si, int dir, npsw_rgb k, const uint8_t *matched,
+                     uint32_t n_labels, int integer_mz, npsw_box *placed, uint32_t *n_placed)
 {
+    /* unmatched peaks (when the caller says which are matched): 35 % colour on white */
+    npsw_rgb light = {(uint8_t)(255 - (255 - k.r) * 35 / 100),
+                      (uint8_t)(255 - (255 - k.g) * 35 / 100),
+                      (uint8_t)(255 - (255 - k.b) * 35 / 100)};
     npsw_canvas *c = g->c;
     int hw = L->stick_half_width, full = dir < 0 ? L->y_base - L->y_top : L->y_bottom - L->y_base;
     npsw_box *sticks = malloc(((size_t)p->n + 1) * sizeof *sticks);
@@ -1033,12 +1037,13 @@ static int draw_half(fig *g, const frame *f, npsw_plot_layout *L, const npsw_pea
         double in = p->in[i], mz = p->mz[i];
         if (!(in > 0) || mz < L->x_min || mz > L->x_max) continue;
         int x = map_x(L, mz), tip = rnd(L->y_base + dir * (in / si->max_in) * full);
+        const npsw_rgb col = !matched || matched[i] ? k : light;
         rk[nr++] = (rank_item){in, mz, i};
         if (dir < 0 && tip <= L->y_base - 1) {
-            npsw_canvas_rect(c, x - hw, tip, x + hw, L->y_base - 1, k);
+            npsw_canvas_rect(c, x - hw, tip, x + hw, L->y_base - 1, col);
             sticks[ns++] = (npsw_box){x - hw, tip, x + hw + 1, L->y_base};
         } else if (dir > 0 && tip >= L->y_base + 1) {
-            npsw_canvas_rect(c, x - hw, L->y_base + 1, x + hw, tip, k);
+            npsw_canvas_rect(c, x - hw, L->y_base + 1, x + hw, tip, col);
             sticks[ns++] = (npsw_box){x - hw, L->y_base + 1, x + hw + 1, tip + 1};
         }
     }
@@ -1158,10 +1163,10 @@ npsw_canvas *npsw_plot_mirror_canvas(const npsw_peaks *query, const npsw_peaks *
         uint32_t n_placed = 0;
         if (!placed)
             g.rc = npsw_err_set(err, NPSW_ENOMEM, NULL, 0, "out of memory");
-        else if (draw_half(&g, &f, &L, query, &qi, -1, o->query_color, o->n_labels, integer_mz,
-                           placed, &n_placed) == 0)
-            draw_half(&g, &f, &L, lib, &li, +1, o->lib_color, o->n_labels, integer_mz, placed,
-                      &n_placed);
+        else if (draw_half(&g, &f, &L, query, &qi, -1, o->query_color, o->query_matched,
+                           o->n_labels, integer_mz, placed, &n_placed) == 0)
+            draw_half(&g, &f, &L, lib, &li, +1, o->lib_color, o->lib_matched, o->n_labels,
+                      integer_mz, placed, &n_placed);
         free(placed);
         hline(c, f.left, f.right, L.y_base, f.lw, AXIS);
     }

@@ -203,6 +203,13 @@ static int match_peaks(const npsw_peaks *q, const npsw_peaks *l, const npsw_scor
     return npairs;
 }
 
+int npsw_match_peaks(const npsw_peaks *q, const npsw_peaks *l, const npsw_score_params *p,
+                     int32_t *mq, int32_t *ml)
+{
+    int n = match_peaks(q, l, p, mq, ml);
+    return n < 0 ? NPSW_ENOMEM : n;
+}
+
 /* ---- the one-pass scorer --------------------------------------------------------------- */
 
 typedef struct mf_acc {

@@ -237,6 +237,55 @@ expect_msg "missing font" e.err "no-such-font.ttf"
 expect_rc "-o a directory" 1 $?
 expect_msg "-o a directory" e.err "directory"
 
+# --peaks-tsv: every peak of both spectra once, matched pairs side by side; the pairs are those
+# the search counted (n_matched and the peak counts of 'npswatch search' for the same hit)
+"$BIN" plot -l dea.h5 --query "$QMSP" --hit 2 -o pk.png --peaks-tsv pk.tsv >pk.out 2>pk.err
+expect_rc "plot --peaks-tsv" 0 $?
+"$BIN" search -l dea.h5 -k 2 "$QMSP" >pk_search.tsv 2>/dev/null
+python3 - pk.tsv pk_search.tsv <<'EOF' || fail "the peak table does not agree with the search (see above)"
+import sys
+rows, head, cols = [], {}, []
+for line in open(sys.argv[1], encoding="utf-8"):
+    line = line.rstrip("\n")
+    if line.startswith("# "):
+        k, v = line[2:].split("\t", 1)
+        head[k] = v
+    elif line.startswith("status\t"):
+        cols = line.split("\t")
+    else:
+        rows.append(dict(zip(cols, line.split("\t"))))
+hit = None
+for line in open(sys.argv[2], encoding="utf-8"):
+    if line.startswith("#") or line.startswith("query_index"):
+        continue
+    f = line.rstrip("\n").split("\t")
+    if f[0] == "1" and f[4] == "2":
+        hit = f
+assert hit, "no hit 2 of query 1 in the search output"
+n_matched, q_peaks, h_peaks = int(hit[17]), int(hit[18]), int(hit[19])
+matched = [r for r in rows if r["status"] == "matched"]
+ok = True
+def check(cond, msg):
+    global ok
+    if not cond:
+        print("peak table: " + msg, file=sys.stderr)
+        ok = False
+check(n_matched > 0, "the search matched no peaks: nothing is tested")
+check(len(matched) == n_matched, f"{len(matched)} matched rows, search n_matched {n_matched}")
+check(sum(1 for r in rows if r["query_mz"]) == q_peaks, f"query peaks != {q_peaks}")
+check(sum(1 for r in rows if r["library_mz"]) == h_peaks, f"library peaks != {h_peaks}")
+check(all(r["query_mz"] == r["library_mz"] and r["delta_mz"] == "+0.0000" for r in matched),
+      "a nominal pair with different m/z")
+check(all(not (r["query_mz"] and r["library_mz"]) for r in rows if r["status"] != "matched"),
+      "an unmatched row with both peaks")
+mzs = [float(r["query_mz"] or r["library_mz"]) for r in rows]
+check(mzs == sorted(mzs), "rows not in m/z order")
+check(head.get("hit_rank") == "2" and head.get("hit_library_index") == hit[5],
+      f"header names hit {head.get('hit_library_index')}, search says {hit[5]}")
+check(f"n_matched={n_matched}" in head.get("scores", ""), "scores line lacks n_matched")
+sys.exit(0 if ok else 1)
+EOF
+
 # no temporary files left anywhere
 ls -a | grep -q '\.tmp\.' && { fail "temporary files left behind"; ls -la >&2; }
 

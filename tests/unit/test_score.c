@@ -232,6 +232,51 @@ static void test_fast_vs_ref_random(void **state)
     npsw_spectrum_free(&b);
 }
 
+
+/* npsw_match_peaks gives the pairs the scores count: as many as n_matched, one-to-one, each
+ * within the tolerance (equal m/z when nominal), and the two maps are inverse to each other. */
+static void test_match_pairs(void **state)
+{
+    (void)state;
+    npsw_spectrum a, b;
+    npsw_spectrum_init(&a);
+    npsw_spectrum_init(&b);
+    int32_t mq[400], ml[400];
+    for (int nominal = 0; nominal <= 1; nominal++) {
+        npsw_score_params p = npsw_score_params_default();
+        p.nominal = nominal;
+        p.tol_da = 0.02;
+        p.tol_ppm = nominal ? 0 : 5;
+        for (int t = 0; t < 300; t++) {
+            random_spectrum(&a, nominal, 1 + (int)(next_rand() % 120));
+            random_spectrum(&b, nominal, 1 + (int)(next_rand() % 120));
+            if (t % 3 == 0) assert_int_equal(npsw_spectrum_copy(&b, &a), 0);
+            p.common_range = t % 2;
+            npsw_peaks qa = {a.mz, a.intensity, a.n}, qb = {b.mz, b.intensity, b.n}, qr, lr;
+            npsw_scores f;
+            npsw_score_pair(&qa, &qb, &p, &f);
+            npsw_score_range(&qa, &qb, &p, &qr, &lr);
+            int n = npsw_match_peaks(&qr, &lr, &p, mq, ml);
+            assert_int_equal(n, (int)f.n_matched);
+            int seen = 0;
+            for (uint32_t i = 0; i < qr.n; i++) {
+                if (mq[i] < 0) continue;
+                seen++;
+                assert_true(mq[i] < (int32_t)lr.n);
+                assert_int_equal(ml[mq[i]], (int32_t)i);
+                double d = fabs(qr.mz[i] - lr.mz[mq[i]]);
+                if (nominal) assert_true(d == 0);
+                else assert_true(d <= p.tol_da + p.tol_ppm * 1e-6 * qr.mz[i]);
+            }
+            assert_int_equal(seen, n);
+            for (uint32_t j = 0; j < lr.n; j++)
+                if (ml[j] >= 0) assert_int_equal(mq[ml[j]], (int32_t)j);
+        }
+    }
+    npsw_spectrum_free(&a);
+    npsw_spectrum_free(&b);
+}
+
 /* Real spectra: SWGDRUG records against each other. */
 static void test_fast_vs_ref_real(void **state)
 {
@@ -271,7 +316,7 @@ int main(void)
         cmocka_unit_test(test_mf_hand_worked),     cmocka_unit_test(test_mf_chain_rules),
         cmocka_unit_test(test_identical_and_disjoint), cmocka_unit_test(test_display),
         cmocka_unit_test(test_accurate_matching),  cmocka_unit_test(test_fast_vs_ref_random),
-        cmocka_unit_test(test_fast_vs_ref_real),
+        cmocka_unit_test(test_fast_vs_ref_real),    cmocka_unit_test(test_match_pairs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

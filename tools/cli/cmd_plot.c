@@ -17,7 +17,8 @@ static void help(FILE *f)
             "draws a mirror plot: the query up, its N-th hit down (inverted), the top peaks\n"
             "labelled, MF/RMF and the mass difference in the subtitle, the library's name,\n"
             "version and SHA-256 in the footer. PNG at 300 dpi with the provenance in text\n"
-            "chunks, written atomically. A library search result, not an identification.\n\n"
+            "chunks, written atomically. Peaks the search matched one-to-one are drawn in full\n"
+            "colour, the others pale. A library search result, not an identification.\n\n"
             "Options:\n"
             "  -l, --library FILE  library made by 'npswatch build' (required)\n"
             "  --query FILE        file with the query spectrum (MSP, MGF, JCAMP-DX, CSV, mzML)\n"
@@ -29,6 +30,8 @@ static void help(FILE *f)
             "  --title T           title instead of 'QUERY vs HIT'\n"
             "  --tol-da X          accurate-mass libraries: m/z tolerance in Da (default 0.01)\n"
             "  --tol-ppm X         accurate-mass libraries: additional tolerance in ppm (default 0)\n"
+            "  --peaks-tsv FILE    also write the peak table: every peak of both spectra, matched\n"
+            "                      pairs side by side with their m/z difference (TSV, atomic)\n"
             "  --strict            stop at the first bad record of FILE instead of skipping it\n"
             CLI_READ_HELP
             "  -h, --help          this help\n\n"
@@ -37,7 +40,7 @@ static void help(FILE *f)
 }
 
 enum { OPT_QUERY = OPT_CLI_LAST, OPT_QINDEX, OPT_HIT, OPT_SCORE, OPT_LABELS, OPT_TITLE,
-       OPT_TOLDA, OPT_TOLPPM, OPT_STRICT };
+       OPT_TOLDA, OPT_TOLPPM, OPT_STRICT, OPT_PEAKS };
 
 static int mf_like(npsw_score_kind k)
 {
@@ -49,6 +52,87 @@ static char *lib_meta(const npsw_lib *lib, uint64_t i, int field)
 {
     const char *v = npsw_lib_meta(lib, i, field);
     return strdup(v ? v : "");
+}
+
+/* One row of the peak table: a matched pair, or a peak of one spectrum alone. */
+typedef struct peak_row {
+    double mz;      /* sort key: the query's m/z, else the library's */
+    int32_t qi, lj; /* peak indices, -1 = none */
+    const char *status;
+} peak_row;
+
+static int peak_row_cmp(const void *a, const void *b)
+{
+    const peak_row *x = a, *y = b;
+    if (x->mz != y->mz) return x->mz < y->mz ? -1 : 1;
+    return x->qi != y->qi ? (x->qi < y->qi ? -1 : 1) : (x->lj < y->lj ? -1 : x->lj > y->lj);
+}
+
+/* The pairs the search's scores count (npsw_match_peaks within npsw_score_range), over the
+ * whole peak lists: qm[i] / lm[j] = matched peak of the other spectrum or -1, and qin[i] /
+ * lin[j] = 1 inside the compared m/z range. Returns the number of pairs or NPSW_ENOMEM. */
+static int match_whole(const npsw_peaks *q, const npsw_peaks *l, const npsw_score_params *p,
+                       int32_t *qm, int32_t *lm, uint8_t *qin, uint8_t *lin)
+{
+    npsw_peaks qr, lr;
+    npsw_score_range(q, l, p, &qr, &lr);
+    const uint32_t q0 = (uint32_t)(qr.mz - q->mz), l0 = (uint32_t)(lr.mz - l->mz);
+    for (uint32_t i = 0; i < q->n; i++) qm[i] = -1, qin[i] = i >= q0;
+    for (uint32_t j = 0; j < l->n; j++) lm[j] = -1, lin[j] = j >= l0;
+    int n = npsw_match_peaks(&qr, &lr, p, qm + q0, lm + l0);
+    if (n < 0) return n;
+    for (uint32_t i = q0; i < q->n; i++)
+        if (qm[i] >= 0) qm[i] += (int32_t)l0;
+    for (uint32_t j = l0; j < l->n; j++)
+        if (lm[j] >= 0) lm[j] += (int32_t)q0;
+    return n;
+}
+
+/* The peak table of --peaks-tsv: `#` lines naming what was compared, a header, then every peak
+ * of both spectra in m/z order, matched pairs on one row. */
+static int write_peak_table(const char *path, const char *const head[][2], size_t nhead,
+                            const npsw_peaks *q, const npsw_peaks *l, const int32_t *qm,
+                            const int32_t *lm, const uint8_t *qin, const uint8_t *lin)
+{
+    peak_row *rows = malloc(((size_t)q->n + l->n + 1) * sizeof *rows);
+    if (!rows) {
+        cli_msg("out of memory");
+        return EXIT_INTERNAL;
+    }
+    size_t n = 0;
+    for (uint32_t i = 0; i < q->n; i++)
+        rows[n++] = (peak_row){q->mz[i], (int32_t)i, qm[i],
+                               qm[i] >= 0 ? "matched" : qin[i] ? "query_only" : "outside_range"};
+    for (uint32_t j = 0; j < l->n; j++)
+        if (lm[j] < 0)
+            rows[n++] = (peak_row){l->mz[j], -1, (int32_t)j,
+                                   lin[j] ? "library_only" : "outside_range"};
+    qsort(rows, n, sizeof *rows, peak_row_cmp);
+    cli_out out;
+    int rc = cli_out_open(&out, path);
+    if (rc != EXIT_OK) {
+        free(rows);
+        return rc;
+    }
+    for (size_t k = 0; k < nhead; k++) {
+        fprintf(out.f, "# %s\t", head[k][0]);
+        out_tsv_field(out.f, head[k][1]);
+        fputc('\n', out.f);
+    }
+    fprintf(out.f, "status\tquery_mz\tquery_intensity\tlibrary_mz\tlibrary_intensity\t"
+                   "delta_mz\n");
+    for (size_t k = 0; k < n; k++) {
+        const peak_row *r = &rows[k];
+        fprintf(out.f, "%s\t", r->status);
+        if (r->qi >= 0) fprintf(out.f, "%.6g\t%.6g\t", q->mz[r->qi], (double)q->in[r->qi]);
+        else fputs("\t\t", out.f);
+        if (r->lj >= 0) fprintf(out.f, "%.6g\t%.6g\t", l->mz[r->lj], (double)l->in[r->lj]);
+        else fputs("\t\t", out.f);
+        if (r->qi >= 0 && r->lj >= 0) fprintf(out.f, "%+.4f", l->mz[r->lj] - q->mz[r->qi]);
+        fputc('\n', out.f);
+    }
+    free(rows);
+    return cli_out_commit(&out);
 }
 
 int cmd_plot(int argc, char **argv)
@@ -65,10 +149,12 @@ int cmd_plot(int argc, char **argv)
         {"tol-da", required_argument, NULL, OPT_TOLDA},
         {"tol-ppm", required_argument, NULL, OPT_TOLPPM},
         {"strict", no_argument, NULL, OPT_STRICT},
+        {"peaks-tsv", required_argument, NULL, OPT_PEAKS},
         {"help", no_argument, NULL, 'h'},
         CLI_READ_LONGOPTS,
         {NULL, 0, NULL, 0}};
     const char *libpath = NULL, *outpath = NULL, *qpath = NULL, *title = NULL;
+    const char *peaks_path = NULL;
     npsw_search_opts so = npsw_search_opts_default();
     npsw_read_opts ro = npsw_read_opts_default();
     npsw_mirror_opts mo = npsw_mirror_opts_default();
@@ -102,6 +188,7 @@ int cmd_plot(int argc, char **argv)
             bad |= cli_parse_double("--tol-ppm", optarg, 0, 1000, &so.params.tol_ppm) < 0;
             break;
         case OPT_STRICT: strict = 1; break;
+        case OPT_PEAKS: peaks_path = optarg; break;
         case 'h': help(stdout); return EXIT_OK;
         default:
             if (!cli_read_option(c, optarg, &ro, &bad)) bad = 1;
@@ -136,6 +223,9 @@ int cmd_plot(int argc, char **argv)
     cli_inputs in;
     npsw_hit *hits = NULL;
     char *hit_name = NULL, *hit_acc = NULL, *hit_key = NULL;
+    int32_t *qpair = NULL, *lpair = NULL; /* matched peak of the other spectrum, or -1 */
+    uint8_t *qin = NULL, *lin = NULL;     /* 1: inside the compared m/z range */
+    uint8_t *qmatched = NULL, *lmatched = NULL;
     int rc = cli_read_inputs(qpaths, 1, &ro, strict, 1, 0, &in);
     if (rc != EXIT_OK) goto done;
     if (qindex > in.spectra.n) {
@@ -259,12 +349,58 @@ int cmd_plot(int argc, char **argv)
     };
     npsw_peaks qpk = {q->mz, q->intensity, q->n};
     npsw_peaks lpk = npsw_lib_peaks(lib, h->index);
+    /* the pairs the scores counted, with the search's matching (nominal, or the tolerances) */
+    npsw_score_params mp = so.params;
+    mp.nominal = li->clean.nominal;
+    qpair = malloc((qpk.n + 1) * sizeof *qpair);
+    lpair = malloc((lpk.n + 1) * sizeof *lpair);
+    qin = malloc(qpk.n + 1);
+    lin = malloc(lpk.n + 1);
+    qmatched = malloc(qpk.n + 1);
+    lmatched = malloc(lpk.n + 1);
+    if (!qpair || !lpair || !qin || !lin || !qmatched || !lmatched ||
+        match_whole(&qpk, &lpk, &mp, qpair, lpair, qin, lin) < 0) {
+        cli_msg("out of memory");
+        rc = EXIT_INTERNAL;
+        goto done;
+    }
+    for (uint32_t i = 0; i < qpk.n; i++) qmatched[i] = qpair[i] >= 0;
+    for (uint32_t j = 0; j < lpk.n; j++) lmatched[j] = lpair[j] >= 0;
+    mo.query_matched = qmatched;
+    mo.lib_matched = lmatched;
     int prc = npsw_plot_mirror(&qpk, &lpk, &mo, text, sizeof text / sizeof *text, outpath, NULL, &e);
     if (prc < 0) {
         cli_err(&e);
         rc = cli_exit_code(prc);
+        goto done;
+    }
+    if (peaks_path) {
+        char matching[96];
+        if (mp.nominal) snprintf(matching, sizeof matching, "nominal m/z, one-to-one");
+        else snprintf(matching, sizeof matching, "within %g Da + %g ppm, one-to-one", mp.tol_da,
+                      mp.tol_ppm);
+        const char *const head[][2] = {
+            {"npswatch_version", NPSW_VERSION},   {"utc_time", utc},
+            {"library_file", libpath},            {"library_name", li->name},
+            {"library_version", li->version},     {"library_sha256", li->content_sha256},
+            {"query_file", qpath},                {"query_file_sha256", in.files[0].sha256},
+            {"query_index", qidx},                {"query_name", qname},
+            {"hit_rank", hrank},                  {"hit_library_index", hidx},
+            {"hit_name", hname},                  {"hit_accession", hit_acc},
+            {"scores", scores},                   {"matching", matching},
+            {"cleaning", clean},
+            {"note", "library search result, not an identification"},
+        };
+        rc = write_peak_table(peaks_path, head, sizeof head / sizeof head[0], &qpk, &lpk, qpair,
+                              lpair, qin, lin);
     }
 done:
+    free(qpair);
+    free(lpair);
+    free(qin);
+    free(lin);
+    free(qmatched);
+    free(lmatched);
     free(hit_name);
     free(hit_acc);
     free(hit_key);
