@@ -120,6 +120,11 @@ int cli_out_open(cli_out *o, const char *path);
 int cli_out_commit(cli_out *o); /* 0 or exit code; on failure the temporary file is removed */
 void cli_out_abort(cli_out *o);
 
+/* The report formats of diff and lint: text for people, a TSV table, one JSON object. */
+typedef enum { FMT_TEXT, FMT_TSV, FMT_JSON } cli_report_format;
+/* --format text|tsv|json: 0, or -1 with a message. */
+int cli_parse_report_format(const char *arg, cli_report_format *out);
+
 /* ---- hit-list output (output.c) ---- */
 
 typedef enum { OUT_TSV, OUT_JSON, OUT_NIST } out_format;

@@ -951,7 +951,7 @@ static int json_write(FILE *f, diff *d, int summary)
 
 /* ---- the command ------------------------------------------------------------------------ */
 
-typedef enum { FMT_TEXT, FMT_TSV, FMT_JSON } diff_format;
+typedef cli_report_format diff_format;
 
 static int open_side(side *s, const char *path)
 {
@@ -988,15 +988,7 @@ int cmd_diff(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
         switch (c) {
-        case OPT_FORMAT:
-            if (!strcmp(optarg, "text")) fmt = FMT_TEXT;
-            else if (!strcmp(optarg, "tsv")) fmt = FMT_TSV;
-            else if (!strcmp(optarg, "json")) fmt = FMT_JSON;
-            else {
-                cli_msg("--format: expected text, tsv or json, got '%s'", optarg);
-                bad = 1;
-            }
-            break;
+        case OPT_FORMAT: bad |= cli_parse_report_format(optarg, &fmt) < 0; break;
         case 'o': outpath = optarg; break;
         case OPT_SUMMARY: summary = 1; break;
         case OPT_WIDTH: bad |= cli_parse_uint("--width", optarg, 0, 1000000, &width) < 0; break;

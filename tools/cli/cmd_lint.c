@@ -791,7 +791,7 @@ static int clean_all(lint *L)
 
 /* ---- output -------------------------------------------------------------------------------- */
 
-typedef enum { FMT_TEXT, FMT_TSV, FMT_JSON } lint_format;
+typedef cli_report_format lint_format;
 
 static int finding_cmp(const void *a, const void *b)
 {
@@ -1039,15 +1039,7 @@ int cmd_lint(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
         switch (c) {
-        case OPT_FORMAT:
-            if (!strcmp(optarg, "text")) fmt = FMT_TEXT;
-            else if (!strcmp(optarg, "tsv")) fmt = FMT_TSV;
-            else if (!strcmp(optarg, "json")) fmt = FMT_JSON;
-            else {
-                cli_msg("--format: expected text, tsv or json, got '%s'", optarg);
-                bad = 1;
-            }
-            break;
+        case OPT_FORMAT: bad |= cli_parse_report_format(optarg, &fmt) < 0; break;
         case 'o': outpath = optarg; break;
         case OPT_CHECKS: only = optarg; break;
         case OPT_SKIP: skip = optarg; break;

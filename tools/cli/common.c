@@ -353,3 +353,15 @@ void cli_warn_no_precursor(const npsw_search_opts *so, const cli_inputs *in)
                     i + 1, npsw_spectrum_meta(q, NPSW_META_NAME));
     }
 }
+
+int cli_parse_report_format(const char *arg, cli_report_format *out)
+{
+    if (!strcmp(arg, "text")) *out = FMT_TEXT;
+    else if (!strcmp(arg, "tsv")) *out = FMT_TSV;
+    else if (!strcmp(arg, "json")) *out = FMT_JSON;
+    else {
+        cli_msg("--format: expected text, tsv or json, got '%s'", arg);
+        return -1;
+    }
+    return 0;
+}
