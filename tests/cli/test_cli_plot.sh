@@ -60,6 +60,8 @@ check_png() {
     python3 - "$@" <<'EOF'
 import struct, sys, zlib
 path, want = sys.argv[1], sys.argv[2:]
+need_pale = "PALE" in want          # unmatched peaks drawn in the pale tints of the two colours
+want = [k for k in want if k != "PALE"]
 d = open(path, "rb").read()
 bad = []
 if d[:8] != b"\x89PNG\r\n\x1a\n":
@@ -154,6 +156,19 @@ for x in range(w):
         found = True; break
 if not found:
     bad.append("no column where a long query stick (up) meets a long library stick (down)")
+if need_pale:
+    # 35 % of each colour on white (core/src/plot.c, draw_half): unmatched query and library
+    # peaks; the full colours must be there too (the matched ones)
+    tint = lambda c: tuple(255 - (255 - v) * 35 // 100 for v in c)
+    seen = {}
+    for y in range(h):
+        for x in range(w):
+            c = px(x, y)
+            if c in (tint(Q), tint(L), Q, L):
+                seen[c] = seen.get(c, 0) + 1
+    for c, what in ((tint(Q), "pale query"), (tint(L), "pale library"), (Q, "query"), (L, "library")):
+        if seen.get(c, 0) < 20:
+            bad.append("only %d pixels of %s colour %r" % (seen.get(c, 0), what, c))
 dark = sum(1 for y in range(h // 12) for x in range(w) if max(px(x, y)) < 80)
 if dark < 1000:
     bad.append("only %d dark pixels in the title band" % dark)
@@ -241,6 +256,7 @@ expect_msg "-o a directory" e.err "directory"
 # the search counted (n_matched and the peak counts of 'npswatch search' for the same hit)
 "$BIN" plot -l dea.h5 --query "$QMSP" --hit 2 -o pk.png --peaks-tsv pk.tsv >pk.out 2>pk.err
 expect_rc "plot --peaks-tsv" 0 $?
+check_png pk.png PALE || fail "pk.png: matched and unmatched peaks not drawn in full and pale colours"
 "$BIN" search -l dea.h5 -k 2 "$QMSP" >pk_search.tsv 2>/dev/null
 python3 - pk.tsv pk_search.tsv <<'EOF' || fail "the peak table does not agree with the search (see above)"
 import sys
