@@ -206,8 +206,18 @@ static int match_peaks(const npsw_peaks *q, const npsw_peaks *l, const npsw_scor
 int npsw_match_peaks(const npsw_peaks *q, const npsw_peaks *l, const npsw_score_params *p,
                      int32_t *mq, int32_t *ml)
 {
-    int n = match_peaks(q, l, p, mq, ml);
-    return n < 0 ? NPSW_ENOMEM : n;
+    npsw_peaks qr, lr;
+    npsw_score_range(q, l, p, &qr, &lr);
+    const uint32_t q0 = (uint32_t)(qr.mz - q->mz), l0 = (uint32_t)(lr.mz - l->mz);
+    for (uint32_t i = 0; i < q0; i++) mq[i] = -1;
+    for (uint32_t j = 0; j < l0; j++) ml[j] = -1;
+    int n = match_peaks(&qr, &lr, p, mq + q0, ml + l0);
+    if (n < 0) return NPSW_ENOMEM;
+    for (uint32_t i = q0; i < q->n; i++) /* indices into the whole lists */
+        if (mq[i] >= 0) mq[i] += (int32_t)l0;
+    for (uint32_t j = l0; j < l->n; j++)
+        if (ml[j] >= 0) ml[j] += (int32_t)q0;
+    return n;
 }
 
 /* ---- the one-pass scorer --------------------------------------------------------------- */

@@ -338,7 +338,10 @@ for c in colours: assert bytes(c) in seen, "colour %r not drawn" % (c,)
 assert len(seen) > 10, "a blank image"
 EOF
 }
-check_png adv1/mirror.png 2100 1350 31,119,180 214,39,40 || fail "mirror.png is not a valid mirror plot"
+# full colours for the peaks the scores matched, pale tints (35 % on white) for the others: an
+# analogue's shifted fragments are unmatched, so both tints are there
+check_png adv1/mirror.png 2100 1350 31,119,180 214,39,40 177,208,229 241,180,180 ||
+    fail "mirror.png is not a valid mirror plot with matched (full) and unmatched (pale) peaks"
 check_png adv1/timeline.png 2100 1050 31,119,180 || fail "timeline.png is not a valid timeline"
 
 # ---- privacy: no laboratory name, token or file name in any output ----------------------------

@@ -256,7 +256,12 @@ static void test_match_pairs(void **state)
             npsw_scores f;
             npsw_score_pair(&qa, &qb, &p, &f);
             npsw_score_range(&qa, &qb, &p, &qr, &lr);
-            int n = npsw_match_peaks(&qr, &lr, &p, mq, ml);
+            int n = npsw_match_peaks(&qa, &qb, &p, mq, ml);
+            /* peaks below the compared range are never matched */
+            for (uint32_t i = 0; i < (uint32_t)(qr.mz - qa.mz); i++) assert_int_equal(mq[i], -1);
+            for (uint32_t j = 0; j < (uint32_t)(lr.mz - qb.mz); j++) assert_int_equal(ml[j], -1);
+            qr = qa;
+            lr = qb;
             assert_int_equal(n, (int)f.n_matched);
             int seen = 0;
             for (uint32_t i = 0; i < qr.n; i++) {

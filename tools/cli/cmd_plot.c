@@ -68,24 +68,18 @@ static int peak_row_cmp(const void *a, const void *b)
     return x->qi != y->qi ? (x->qi < y->qi ? -1 : 1) : (x->lj < y->lj ? -1 : x->lj > y->lj);
 }
 
-/* The pairs the search's scores count (npsw_match_peaks within npsw_score_range), over the
- * whole peak lists: qm[i] / lm[j] = matched peak of the other spectrum or -1, and qin[i] /
- * lin[j] = 1 inside the compared m/z range. Returns the number of pairs or NPSW_ENOMEM. */
+/* The pairs the search's scores count (npsw_match_peaks): qm[i] / lm[j] = matched peak of the
+ * other spectrum or -1, and qin[i] / lin[j] = 1 inside the compared m/z range
+ * (npsw_score_range). Returns the number of pairs or NPSW_ENOMEM. */
 static int match_whole(const npsw_peaks *q, const npsw_peaks *l, const npsw_score_params *p,
                        int32_t *qm, int32_t *lm, uint8_t *qin, uint8_t *lin)
 {
     npsw_peaks qr, lr;
     npsw_score_range(q, l, p, &qr, &lr);
     const uint32_t q0 = (uint32_t)(qr.mz - q->mz), l0 = (uint32_t)(lr.mz - l->mz);
-    for (uint32_t i = 0; i < q->n; i++) qm[i] = -1, qin[i] = i >= q0;
-    for (uint32_t j = 0; j < l->n; j++) lm[j] = -1, lin[j] = j >= l0;
-    int n = npsw_match_peaks(&qr, &lr, p, qm + q0, lm + l0);
-    if (n < 0) return n;
-    for (uint32_t i = q0; i < q->n; i++)
-        if (qm[i] >= 0) qm[i] += (int32_t)l0;
-    for (uint32_t j = l0; j < l->n; j++)
-        if (lm[j] >= 0) lm[j] += (int32_t)q0;
-    return n;
+    for (uint32_t i = 0; i < q->n; i++) qin[i] = i >= q0;
+    for (uint32_t j = 0; j < l->n; j++) lin[j] = j >= l0;
+    return npsw_match_peaks(q, l, p, qm, lm);
 }
 
 /* The peak table of --peaks-tsv: `#` lines naming what was compared, a header, then every peak

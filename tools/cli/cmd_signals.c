@@ -613,6 +613,7 @@ int cmd_advise(int argc, char **argv)
     cx.a.lib_file = lp;
     cx.a.ref = refp;
     cx.a.ref_basis = basis;
+    cx.a.match_params = &sp;
     cx.a.hits = refs;
     cx.a.n_hits = nhits;
     cx.dir = dir;

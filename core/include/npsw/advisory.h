@@ -61,6 +61,9 @@ typedef struct npsw_advisory {
     const npsw_advisory_ref *hits; /* identity hits of the consensus, best first */
     size_t n_hits;                 /* at most NPSW_ADVISORY_MAX_HITS are reported */
     const char *font_path;     /* NULL: npsw_font_path(NULL) */
+    /* how the consensus and the reference were matched (the library's search parameters): the
+     * mirror plot then draws the unmatched peaks pale (npsw_match_peaks); NULL: all full */
+    const npsw_score_params *match_params;
 } npsw_advisory;
 
 /* Check that the fields an advisory needs are there (NPSW_EINVAL with a message). */

@@ -83,10 +83,11 @@ void npsw_score_pair_want(const npsw_peaks *q, const npsw_peaks *l, const npsw_s
                           unsigned want, npsw_scores *out);
 #define NPSW_SCORES_ALL ((1u << NPSW_SCORE_COUNT) - 1)
 
-/* The one-to-one peak pairs the scores count (docs/algorithms.md, "Peak matching"): mq[i] = index
- * of the library peak matched with query peak i, or -1; ml[j] likewise for library peak j. Peaks
- * sorted by m/z, as the scores take them; give the ranges of npsw_score_range to get exactly
- * the pairs of npsw_score_pair (n_matched). Returns the number of pairs, or NPSW_ENOMEM. */
+/* The one-to-one peak pairs the scores count (docs/algorithms.md, "Peak matching"), exactly
+ * those of npsw_score_pair (n_matched): mq[i] = index of the library peak matched with query
+ * peak i, or -1 (unmatched, or outside the compared range of npsw_score_range); ml[j] likewise
+ * for library peak j. Peaks sorted by m/z, as the scores take them. Returns the number of pairs,
+ * or NPSW_ENOMEM. */
 int npsw_match_peaks(const npsw_peaks *q, const npsw_peaks *l, const npsw_score_params *p,
                      int32_t *mq, int32_t *ml);
 
