@@ -654,31 +654,21 @@ static int write_mirror(const npsw_advisory *a, const char *path, npsw_err *err)
     npsw_peaks q = {s->consensus_mz, s->consensus_in, s->n_consensus};
     /* the peaks the scores above matched, in full colour; the others pale */
     int32_t *qm = NULL, *lm = NULL;
-    uint8_t *qf = NULL, *lf = NULL;
     if (a->match_params) {
         qm = malloc((q.n + 1) * sizeof *qm);
         lm = malloc((r->peaks.n + 1) * sizeof *lm);
-        qf = malloc(q.n + 1);
-        lf = malloc(r->peaks.n + 1);
-        if (!qm || !lm || !qf || !lf ||
-            npsw_match_peaks(&q, &r->peaks, a->match_params, qm, lm) < 0) {
+        if (!qm || !lm || npsw_match_peaks(&q, &r->peaks, a->match_params, qm, lm) < 0) {
             free(qm);
             free(lm);
-            free(qf);
-            free(lf);
             return npsw_err_set(err, NPSW_ENOMEM, NULL, 0, "out of memory for the mirror plot");
         }
-        for (uint32_t i = 0; i < q.n; i++) qf[i] = qm[i] >= 0;
-        for (uint32_t j = 0; j < r->peaks.n; j++) lf[j] = lm[j] >= 0;
-        mo.query_matched = qf;
-        mo.lib_matched = lf;
+        mo.query_match = qm;
+        mo.lib_match = lm;
     }
     int rc = npsw_plot_mirror(&q, &r->peaks, &mo, text, sizeof text / sizeof *text, path, NULL,
                               err);
     free(qm);
     free(lm);
-    free(qf);
-    free(lf);
     return rc;
 }
 

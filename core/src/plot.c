@@ -1016,7 +1016,7 @@ static int box_overlap(const npsw_box *a, const npsw_box *b, int pad)
 
 /* Draw one spectrum's sticks (up: dir = -1, down: dir = +1) and label its top peaks. */
 static int draw_half(fig *g, const frame *f, npsw_plot_layout *L, const npsw_peaks *p,
-                     const spec_info *si, int dir, npsw_rgb k, const uint8_t *matched,
+                     const spec_info *si, int dir, npsw_rgb k, const int32_t *match,
                      uint32_t n_labels, int integer_mz, npsw_box *placed, uint32_t *n_placed)
 {
     /* unmatched peaks (when the caller says which are matched): 35 % colour on white */
@@ -1037,7 +1037,7 @@ static int draw_half(fig *g, const frame *f, npsw_plot_layout *L, const npsw_pea
         double in = p->in[i], mz = p->mz[i];
         if (!(in > 0) || mz < L->x_min || mz > L->x_max) continue;
         int x = map_x(L, mz), tip = rnd(L->y_base + dir * (in / si->max_in) * full);
-        const npsw_rgb col = !matched || matched[i] ? k : light;
+        const npsw_rgb col = !match || match[i] >= 0 ? k : light;
         rk[nr++] = (rank_item){in, mz, i};
         if (dir < 0 && tip <= L->y_base - 1) {
             npsw_canvas_rect(c, x - hw, tip, x + hw, L->y_base - 1, col);
@@ -1163,9 +1163,9 @@ npsw_canvas *npsw_plot_mirror_canvas(const npsw_peaks *query, const npsw_peaks *
         uint32_t n_placed = 0;
         if (!placed)
             g.rc = npsw_err_set(err, NPSW_ENOMEM, NULL, 0, "out of memory");
-        else if (draw_half(&g, &f, &L, query, &qi, -1, o->query_color, o->query_matched,
+        else if (draw_half(&g, &f, &L, query, &qi, -1, o->query_color, o->query_match,
                            o->n_labels, integer_mz, placed, &n_placed) == 0)
-            draw_half(&g, &f, &L, lib, &li, +1, o->lib_color, o->lib_matched, o->n_labels,
+            draw_half(&g, &f, &L, lib, &li, +1, o->lib_color, o->lib_match, o->n_labels,
                       integer_mz, placed, &n_placed);
         free(placed);
         hline(c, f.left, f.right, L.y_base, f.lw, AXIS);

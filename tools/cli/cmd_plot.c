@@ -219,7 +219,6 @@ int cmd_plot(int argc, char **argv)
     char *hit_name = NULL, *hit_acc = NULL, *hit_key = NULL;
     int32_t *qpair = NULL, *lpair = NULL; /* matched peak of the other spectrum, or -1 */
     uint8_t *qin = NULL, *lin = NULL;     /* 1: inside the compared m/z range */
-    uint8_t *qmatched = NULL, *lmatched = NULL;
     int rc = cli_read_inputs(qpaths, 1, &ro, strict, 1, 0, &in);
     if (rc != EXIT_OK) goto done;
     if (qindex > in.spectra.n) {
@@ -350,18 +349,14 @@ int cmd_plot(int argc, char **argv)
     lpair = malloc((lpk.n + 1) * sizeof *lpair);
     qin = malloc(qpk.n + 1);
     lin = malloc(lpk.n + 1);
-    qmatched = malloc(qpk.n + 1);
-    lmatched = malloc(lpk.n + 1);
-    if (!qpair || !lpair || !qin || !lin || !qmatched || !lmatched ||
+    if (!qpair || !lpair || !qin || !lin ||
         match_whole(&qpk, &lpk, &mp, qpair, lpair, qin, lin) < 0) {
         cli_msg("out of memory");
         rc = EXIT_INTERNAL;
         goto done;
     }
-    for (uint32_t i = 0; i < qpk.n; i++) qmatched[i] = qpair[i] >= 0;
-    for (uint32_t j = 0; j < lpk.n; j++) lmatched[j] = lpair[j] >= 0;
-    mo.query_matched = qmatched;
-    mo.lib_matched = lmatched;
+    mo.query_match = qpair;
+    mo.lib_match = lpair;
     int prc = npsw_plot_mirror(&qpk, &lpk, &mo, text, sizeof text / sizeof *text, outpath, NULL, &e);
     if (prc < 0) {
         cli_err(&e);
@@ -393,8 +388,6 @@ done:
     free(lpair);
     free(qin);
     free(lin);
-    free(qmatched);
-    free(lmatched);
     free(hit_name);
     free(hit_acc);
     free(hit_key);

@@ -168,10 +168,10 @@ typedef struct npsw_mirror_opts {
     unsigned dpi;             /* default 300 */
     npsw_rgb query_color;     /* default (31, 119, 180), blue */
     npsw_rgb lib_color;       /* default (214, 39, 40), red */
-    /* per peak of the query and of the library spectrum (same order as the peaks given): 1 when
-     * the search matched it with a peak of the other spectrum (npsw_match_peaks); unmatched
-     * peaks are then drawn in a light tint of their colour. NULL (default): all in full colour */
-    const uint8_t *query_matched, *lib_matched;
+    /* the match of the two spectra, as npsw_match_peaks gives it (per peak, in the order of the
+     * peaks given: the matched peak of the other spectrum, or -1): unmatched peaks are then drawn
+     * in a light tint of their colour. NULL (default): all in full colour */
+    const int32_t *query_match, *lib_match;
     const char *font_path;    /* NULL: npsw_font_path(NULL) */
 } npsw_mirror_opts;
 
