@@ -24,6 +24,13 @@ import shutil
 import subprocess
 import sys
 
+# the generator's environment for running --help (leak checking off for OpenMPI's MPI_Init in a
+# sanitizer build), so that the check runs the programs as the pages were made
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools",
+                                "man"))
+from gen_man import help_env  # noqa: E402
+
 READING_OPTS = {"--input-format", "--encoding", "--decimal-comma", "--strict"}
 GENERIC_OPTS = {"-h", "--help"}
 
@@ -34,14 +41,6 @@ def dispatcher_commands(main_c):
     if not m:
         sys.exit(f"check_man: no command table 'commands[]' in {main_c}")
     return re.findall(r'\{\s*"([a-z][a-z0-9-]*)"\s*,', m.group(1))
-
-
-def help_env():
-    """As tools/man/gen_man.py: leak checking off for OpenMPI's MPI_Init in a sanitizer build."""
-    env = dict(os.environ)
-    env["ASAN_OPTIONS"] = (env["ASAN_OPTIONS"] + ":" if env.get("ASAN_OPTIONS") else "") + \
-        "detect_leaks=0"
-    return env
 
 
 def help_options(exe, cmd):
